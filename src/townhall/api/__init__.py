@@ -1,0 +1,1 @@
+"""HTTP and WebSocket transport: parsing, auth, error mapping; all logic lives in services."""

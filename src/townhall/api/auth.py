@@ -1,0 +1,79 @@
+"""Who is calling: a bearer token, or the browser's session cookie guarded against CSRF."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from townhall.domain.errors import Forbidden, Unauthenticated
+from townhall.services import accounts
+from townhall.services.accounts import Principal
+from townhall.services.context import ServiceContext
+from townhall.services.tokens import csrf_matches
+
+SESSION_COOKIE = "townhall_session"
+CSRF_COOKIE = "townhall_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def services_of(connection: HTTPConnection) -> ServiceContext:
+    ctx: ServiceContext = connection.app.state.container.services
+    return ctx
+
+
+Services = Annotated[ServiceContext, Depends(services_of)]
+
+
+def _bearer(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Use 'Authorization: Bearer <token>'.", code="invalid_token")
+    return token.strip()
+
+
+def _principal(request: Request, required: bool) -> Principal | None:
+    ctx = services_of(request)
+    token = _bearer(request)
+    if token is not None:
+        return accounts.authenticate(ctx, token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal = accounts.authenticate(ctx, cookie)
+        if request.method not in SAFE_METHODS and not csrf_matches(
+            cookie, request.headers.get(CSRF_HEADER, "")
+        ):
+            raise Forbidden("This request lacks a valid X-CSRF-Token header.", code="csrf_failed")
+        return principal
+    if required:
+        raise Unauthenticated("Log in first.", code="unauthenticated")
+    return None
+
+
+def require_principal(request: Request) -> Principal:
+    principal = _principal(request, required=True)
+    assert principal is not None
+    return principal
+
+
+def optional_principal(request: Request) -> Principal | None:
+    return _principal(request, required=False)
+
+
+def websocket_token(connection: HTTPConnection) -> tuple[str, bool] | None:
+    """The token for a WebSocket and whether it came from the cookie (then Origin must match)."""
+    query_token = connection.query_params.get("token")
+    if query_token:
+        return query_token, False
+    header_token = _bearer(connection)
+    if header_token:
+        return header_token, False
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else None
+
+
+CurrentUser = Annotated[Principal, Depends(require_principal)]
+MaybeUser = Annotated[Principal | None, Depends(optional_principal)]

@@ -1,0 +1,135 @@
+"""The `townhall` command: serve the app, load demo data, and (later) admin and load tests."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from townhall import __version__
+from townhall.config import Settings, load_settings
+
+log = logging.getLogger("townhall")
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    changes: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        changes["data_dir"] = Path(args.data_dir)
+    if getattr(args, "db", None):
+        changes["database_url"] = args.db
+    return settings.with_overrides(**changes) if changes else settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from townhall.api.app import create_app
+
+    settings = _settings_from(args)
+    app = create_app(settings)
+    log.info("Townhall %s serving on http://%s:%s", __version__, args.host, args.port)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info" if not args.quiet else "warning",
+        access_log=not args.quiet,
+        proxy_headers=False,
+        ws_max_size=64 * 1024,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from townhall.container import build_container
+
+    container = build_container(_settings_from(args))
+    container.engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from townhall.container import build_container
+    from townhall.demo import load_demo
+
+    container = build_container(_settings_from(args))
+    try:
+        summary = load_demo(container.services, password=args.password, progress=print)
+    finally:
+        container.engine.dispose()
+    print(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="townhall",
+        description="Townhall: live social audio on your own server.",
+        epilog="Settings come from TOWNHALL_* environment variables; see docs/operations.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"townhall {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def storage_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--db",
+            metavar="URL",
+            help="database URL (default: SQLite file under the data dir; "
+            "postgresql://... for PostgreSQL; env TOWNHALL_DATABASE_URL)",
+        )
+        sub.add_argument(
+            "--data-dir",
+            metavar="DIR",
+            help="where the SQLite file and media live (default ./var; env TOWNHALL_DATA_DIR)",
+        )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the web server (applies migrations first)",
+        description="Run the Townhall server: API, WebSockets and the web client.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--quiet", action="store_true", help="no access log")
+    storage_options(serve)
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date and exit")
+    storage_options(migrate)
+    migrate.set_defaults(handler=_migrate)
+
+    demo = commands.add_parser(
+        "demo",
+        help="load believable demo data: users, follows, posts",
+        description="Create demo users who follow each other and post. Safe to run twice.",
+    )
+    demo.add_argument(
+        "--password",
+        default="townhall-demo",
+        help="password of every demo account (default: townhall-demo)",
+    )
+    storage_options(demo)
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    handler = args.handler
+    result: int = handler(args)
+    return result

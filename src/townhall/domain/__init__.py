@@ -1,0 +1,1 @@
+"""Pure rules of Townhall: no I/O, no framework, no database."""

@@ -1,0 +1,1 @@
+"""Use cases: load, apply the domain rules, save, publish after commit."""

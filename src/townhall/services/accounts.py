@@ -1,0 +1,171 @@
+"""Use cases for accounts: sign up, log in and out, authenticate, edit a profile."""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from townhall.domain import users as rules
+from townhall.domain.errors import Conflict, RateLimited, Unauthenticated
+from townhall.services.context import ServiceContext
+from townhall.services.lookup import require_user
+from townhall.services.tokens import hash_token, new_token
+from townhall.services.views import UserView, user_view, user_views
+from townhall.storage import users as user_store
+from townhall.storage.tables import AuthTokenRow, UserRow
+from townhall.types import UserId
+
+log = logging.getLogger("townhall.accounts")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A logged-in session: the user's view and the secret token that proves it."""
+
+    user: UserView
+    token: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, as established from a token."""
+
+    user_id: UserId
+    token_hash: str
+    token_kind: str
+
+
+def _issue_token(ctx: ServiceContext, user_id: int, kind: str) -> tuple[str, AuthTokenRow]:
+    token = new_token()
+    row = AuthTokenRow(
+        id=ctx.ids.next_id(),
+        user_id=user_id,
+        token_hash=hash_token(token),
+        kind=kind,
+        created_at=ctx.clock(),
+        revoked_at=None,
+    )
+    return token, row
+
+
+def do_signup(
+    ctx: ServiceContext,
+    username: str,
+    password: str,
+    display_name: str | None,
+    token_kind: str = "bearer",
+) -> SignedIn:
+    rules.check_username(username)
+    rules.check_password(password)
+    display_name = rules.check_display_name(display_name if display_name else username)
+    password_hash = ctx.passwords.hash(password)
+    user = UserRow(
+        id=ctx.ids.next_id(),
+        username=username,
+        username_key=rules.username_key(username),
+        display_name=display_name,
+        bio="",
+        password_hash=password_hash,
+        avatar_path=None,
+        followers_count=0,
+        following_count=0,
+        is_admin=False,
+        created_at=ctx.clock(),
+    )
+    taken = Conflict("That username is taken.", code="username_taken")
+    try:
+        with ctx.uow.write() as uow:
+            if user_store.get_user_by_username_key(uow.session, user.username_key) is not None:
+                raise taken
+            uow.session.add(user)
+            uow.session.flush()
+            token, token_row = _issue_token(ctx, user.id, token_kind)
+            uow.session.add(token_row)
+    except IntegrityError as exc:  # two signups raced for the same name
+        raise taken from exc
+    log.info("signup user_id=%s username=%s", user.id, username)
+    return SignedIn(user=user_view(user), token=token)
+
+
+def do_login(
+    ctx: ServiceContext, username: str, password: str, client_ip: str, token_kind: str = "bearer"
+) -> SignedIn:
+    keys = (f"user:{rules.username_key(username)[:64]}", f"ip:{client_ip}")
+    for key in keys:
+        wait_s = ctx.login_failures.retry_after_s(key)
+        if wait_s is not None:
+            raise RateLimited(
+                "Too many failed logins; wait a minute and try again.",
+                retry_after_s=int(wait_s) + 1,
+            )
+    with ctx.uow.read() as uow:
+        user = user_store.get_user_by_username_key(uow.session, rules.username_key(username))
+        view = user_view(user) if user else None
+        password_hash = user.password_hash if user else None
+    password_ok = ctx.passwords.verify(password_hash, password)
+    if view is None or not password_ok:
+        for key in keys:
+            ctx.login_failures.hit(key)
+        log.info("login failed username=%r ip=%s", username[:64], client_ip)
+        raise Unauthenticated("Wrong username or password.", code="bad_credentials")
+    with ctx.uow.write() as uow:
+        token, token_row = _issue_token(ctx, view.id, token_kind)
+        uow.session.add(token_row)
+    return SignedIn(user=view, token=token)
+
+
+def authenticate(ctx: ServiceContext, token: str) -> Principal:
+    token_hash = hash_token(token)
+    with ctx.uow.read() as uow:
+        row = user_store.get_active_token(uow.session, token_hash)
+        if row is None:
+            raise Unauthenticated("Your session has ended; log in again.", code="invalid_token")
+        return Principal(user_id=UserId(row.user_id), token_hash=token_hash, token_kind=row.kind)
+
+
+def do_logout(ctx: ServiceContext, principal: Principal) -> None:
+    with ctx.uow.write() as uow:
+        user_store.revoke_token(uow.session, principal.token_hash, ctx.clock())
+
+
+def get_me(ctx: ServiceContext, user_id: UserId) -> UserView:
+    with ctx.uow.read() as uow:
+        row = user_store.get_user(uow.session, user_id)
+        if row is None:
+            raise Unauthenticated("This account no longer exists.", code="invalid_token")
+        return user_view(row)
+
+
+def get_user(ctx: ServiceContext, username: str, viewer_id: UserId | None) -> UserView:
+    with ctx.uow.read() as uow:
+        row = require_user(uow.session, username)
+        return user_views(uow.session, [row], viewer_id)[0]
+
+
+def do_update_profile(
+    ctx: ServiceContext, user_id: UserId, display_name: str | None, bio: str | None
+) -> UserView:
+    if display_name is not None:
+        rules.check_display_name(display_name)
+    if bio is not None:
+        rules.check_bio(bio)
+    with ctx.uow.write() as uow:
+        row = user_store.get_user(uow.session, user_id)
+        if row is None:
+            raise Unauthenticated("This account no longer exists.", code="invalid_token")
+        if display_name is not None:
+            row.display_name = display_name
+        if bio is not None:
+            row.bio = bio
+        uow.session.flush()
+        return user_view(row)
+
+
+def do_set_avatar_path(ctx: ServiceContext, user_id: UserId, avatar_path: str) -> UserView:
+    with ctx.uow.write() as uow:
+        row = user_store.get_user(uow.session, user_id)
+        if row is None:
+            raise Unauthenticated("This account no longer exists.", code="invalid_token")
+        row.avatar_path = avatar_path
+        uow.session.flush()
+        return user_view(row)

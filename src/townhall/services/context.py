@@ -1,0 +1,23 @@
+"""What every use case needs, built once by the container and passed in explicitly."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from townhall.config import Settings
+from townhall.ids import IdGenerator
+from townhall.services.passwords import PasswordHasher
+from townhall.services.ratelimit import SlidingWindowLimiter
+from townhall.storage.uow import UnitOfWorkFactory
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    settings: Settings
+    uow: UnitOfWorkFactory
+    ids: IdGenerator
+    clock: Clock
+    passwords: PasswordHasher
+    login_failures: SlidingWindowLimiter

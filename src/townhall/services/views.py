@@ -1,0 +1,160 @@
+"""What the use cases hand back: plain dataclasses, so transports never see table rows."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from townhall.storage import social as social_store
+from townhall.storage import users as user_store
+from townhall.storage.tables import NotificationRow, PostRow, UserRow
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """How the viewer relates to a user; absent when nobody is logged in or it is yourself."""
+
+    following: bool
+    followed_by: bool
+    blocking: bool
+    blocked_by: bool
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    bio: str
+    avatar_url: str | None
+    followers_count: int
+    following_count: int
+    live_space_id: int | None
+    created_at: datetime
+    relationship: Relationship | None = None
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """The few fields a post or notification needs to show who it is from."""
+
+    id: int
+    username: str
+    display_name: str
+    avatar_url: str | None
+
+
+@dataclass(frozen=True)
+class PostView:
+    id: int
+    author_id: int
+    text: str
+    space_id: int | None
+    reply_to: int | None
+    created_at: datetime
+    author: UserSummary | None
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    kind: str
+    actor_id: int | None
+    space_id: int | None
+    post_id: int | None
+    created_at: datetime
+    read: bool
+    actor: UserSummary | None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+def avatar_url(row: UserRow) -> str | None:
+    return f"/media/{row.avatar_path}" if row.avatar_path else None
+
+
+def user_view(row: UserRow, relationship: Relationship | None = None) -> UserView:
+    return UserView(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        bio=row.bio,
+        avatar_url=avatar_url(row),
+        followers_count=row.followers_count,
+        following_count=row.following_count,
+        live_space_id=None,
+        created_at=row.created_at,
+        relationship=relationship,
+    )
+
+
+def user_summary(row: UserRow) -> UserSummary:
+    return UserSummary(
+        id=row.id, username=row.username, display_name=row.display_name, avatar_url=avatar_url(row)
+    )
+
+
+def user_views(session: Session, rows: list[UserRow], viewer_id: int | None) -> list[UserView]:
+    """Views with the viewer's relationship to each, in four queries whatever the count."""
+    if viewer_id is None:
+        return [user_view(row) for row in rows]
+    ids = {row.id for row in rows} - {viewer_id}
+    following = social_store.following_ids_among(session, viewer_id, ids)
+    followed_by = social_store.follower_ids_among(session, viewer_id, ids)
+    blocking = social_store.blocked_ids_among(session, viewer_id, ids)
+    blocked_by = social_store.blocker_ids_among(session, viewer_id, ids)
+    return [
+        user_view(
+            row,
+            None
+            if row.id == viewer_id
+            else Relationship(
+                following=row.id in following,
+                followed_by=row.id in followed_by,
+                blocking=row.id in blocking,
+                blocked_by=row.id in blocked_by,
+            ),
+        )
+        for row in rows
+    ]
+
+
+def post_views(session: Session, rows: list[PostRow]) -> list[PostView]:
+    authors = user_store.get_users(session, {row.author_id for row in rows})
+    return [
+        PostView(
+            id=row.id,
+            author_id=row.author_id,
+            text=row.text,
+            space_id=row.space_id,
+            reply_to=row.reply_to,
+            created_at=row.created_at,
+            author=user_summary(authors[row.author_id]) if row.author_id in authors else None,
+        )
+        for row in rows
+    ]
+
+
+def notification_views(session: Session, rows: list[NotificationRow]) -> list[NotificationView]:
+    actors = user_store.get_users(session, {row.actor_id for row in rows if row.actor_id})
+    return [
+        NotificationView(
+            id=row.id,
+            kind=row.kind,
+            actor_id=row.actor_id,
+            space_id=row.space_id,
+            post_id=row.post_id,
+            created_at=row.created_at,
+            read=row.read,
+            actor=user_summary(actors[row.actor_id]) if row.actor_id in actors else None,
+        )
+        for row in rows
+    ]

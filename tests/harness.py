@@ -1,0 +1,85 @@
+"""A real Townhall server on a loopback port, and accounts on it, for the test suites."""
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from townhall.api.app import create_app
+from townhall.config import Settings
+
+TEST_PASSWORD = "correct horse battery"
+
+
+@dataclass
+class LiveServer:
+    """A Townhall server running in this process on a loopback port."""
+
+    url: str
+    settings: Settings
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+    def signup(self, username: str | None = None, password: str = TEST_PASSWORD) -> "Account":
+        username = username or f"u{uuid.uuid4().hex[:12]}"
+        with self.client() as client:
+            response = client.post(
+                "/api/v1/auth/signup", json={"username": username, "password": password}
+            )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Account(self, username, body["user"]["id"], body["token"])
+
+
+@dataclass
+class Account:
+    server: LiveServer
+    username: str
+    id: str
+    token: str
+
+    def client(self) -> httpx.Client:
+        return self.server.client(self.token)
+
+
+def make_settings(data_dir: Path, database_url: str = "") -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        password_time_cost=1,
+        password_memory_kib=1024,
+        # Tests act as a proxy so each can send its own X-Forwarded-For client address.
+        trusted_proxies=("127.0.0.1",),
+    )
+
+
+def serve_in_thread(settings: Settings) -> Iterator[str]:
+    """Runs the real app under uvicorn on a free loopback port until the generator closes."""
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=64 * 1024)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
