@@ -32,10 +32,11 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None and self._write:
-                self.session.commit()
-            else:
+            if exc_type is not None:
                 self.session.rollback()
+            elif self._write:
+                self.session.commit()
+            # A read ends with close() alone: objects stay loaded (detached), not expired.
         finally:
             self.session.close()
         if exc_type is None:

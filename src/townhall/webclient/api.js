@@ -1,0 +1,124 @@
+/**
+ * The REST client: same-origin fetch with the session cookie, the CSRF header
+ * on every write, and the error envelope turned into a thrown ApiError.
+ */
+
+const CSRF_COOKIE = "townhall_csrf";
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function isAbort(error) {
+  return error?.name === "AbortError";
+}
+
+function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join("="));
+  }
+  return "";
+}
+
+function withQuery(path, query) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== null && value !== undefined && value !== "") params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+const user = (username) => `/api/v1/users/${encodeURIComponent(username)}`;
+
+/**
+ * Builds the client. onUnauthenticated runs when a call meant for a logged-in
+ * user gets a 401 (the session ended); login and signup report theirs instead.
+ */
+export function createApi({ onUnauthenticated }) {
+  async function request(method, path, options = {}) {
+    const { json, body, contentType, query, signal, expectAuth = true } = options;
+    const headers = { Accept: "application/json" };
+    const init = { method, headers, credentials: "same-origin", signal };
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(json);
+    } else if (body !== undefined) {
+      headers["Content-Type"] = contentType;
+      init.body = body;
+    }
+    if (!SAFE_METHODS.has(method)) headers["X-CSRF-Token"] = csrfToken();
+
+    let response;
+    try {
+      response = await fetch(withQuery(path, query), init);
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      throw new ApiError(0, "network", "Could not reach the server. Check your connection.");
+    }
+    const text = response.status === 204 ? "" : await response.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      const envelope = data?.error;
+      const error = new ApiError(
+        response.status,
+        envelope?.code ?? `http_${response.status}`,
+        envelope?.message ?? `The server answered ${response.status}.`,
+      );
+      if (response.status === 401 && expectAuth) onUnauthenticated(error);
+      throw error;
+    }
+    return data;
+  }
+
+  return {
+    me: (signal) => request("GET", "/api/v1/me", { signal, expectAuth: false }),
+    signup: (fields) =>
+      request("POST", "/api/v1/auth/signup", {
+        json: { ...fields, session: "cookie" },
+        expectAuth: false,
+      }),
+    login: (fields) =>
+      request("POST", "/api/v1/auth/login", {
+        json: { ...fields, session: "cookie" },
+        expectAuth: false,
+      }),
+    logout: () => request("POST", "/api/v1/auth/logout", { expectAuth: false }),
+    updateMe: (fields) => request("PATCH", "/api/v1/me", { json: fields }),
+    uploadAvatar: (file) =>
+      request("PUT", "/api/v1/me/avatar", { body: file, contentType: file.type }),
+
+    user: (username, signal) => request("GET", user(username), { signal }),
+    userPosts: (username, cursor, signal) =>
+      request("GET", `${user(username)}/posts`, { query: { cursor }, signal }),
+    followers: (username, cursor, signal) =>
+      request("GET", `${user(username)}/followers`, { query: { cursor }, signal }),
+    following: (username, cursor, signal) =>
+      request("GET", `${user(username)}/following`, { query: { cursor }, signal }),
+    follow: (username) => request("POST", `${user(username)}/follow`),
+    unfollow: (username) => request("DELETE", `${user(username)}/follow`),
+    block: (username) => request("POST", `${user(username)}/block`),
+    unblock: (username) => request("DELETE", `${user(username)}/block`),
+
+    createPost: (text) => request("POST", "/api/v1/posts", { json: { text } }),
+    timeline: (cursor, signal) => request("GET", "/api/v1/timeline", { query: { cursor }, signal }),
+
+    notifications: (cursor, signal, limit) =>
+      request("GET", "/api/v1/notifications", { query: { cursor, limit }, signal }),
+    markNotificationsRead: () => request("POST", "/api/v1/notifications/read"),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The personal event stream (/api/v1/events): one WebSocket, authenticated by
+ * the session cookie, that reconnects with jittered exponential backoff.
+ *
+ * Dispatches "status" (this.state is "connecting" | "connected" |
+ * "reconnecting" | "offline"), one event per frame type with the frame as
+ * detail ("notification", ...), "resync" after a reconnect (the caller should
+ * refetch what it shows: frames sent while away are not replayed), and
+ * "unauthenticated" when the server says the session is gone.
+ */
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+
+export function eventsUrl(location) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/api/v1/events`;
+}
+
+export class EventStream extends EventTarget {
+  #url;
+  #socket = null;
+  #retryTimer = null;
+  #failures = 0;
+  #running = false;
+  #everReady = false;
+  #state = "offline";
+
+  constructor(url) {
+    super();
+    this.#url = url;
+    this.reconnectNow = this.reconnectNow.bind(this);
+  }
+
+  get state() {
+    return this.#state;
+  }
+
+  start() {
+    if (this.#running) return;
+    this.#running = true;
+    this.#everReady = false;
+    this.#failures = 0;
+    window.addEventListener("online", this.reconnectNow);
+    this.#connect();
+  }
+
+  stop() {
+    this.#running = false;
+    window.removeEventListener("online", this.reconnectNow);
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close(1000, "bye");
+    this.#setState("offline");
+  }
+
+  /** Skips the rest of a backoff wait (e.g. when the network comes back). */
+  reconnectNow() {
+    if (!this.#running || this.#retryTimer === null) return;
+    clearTimeout(this.#retryTimer);
+    this.#connect();
+  }
+
+  #setState(state) {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.dispatchEvent(new CustomEvent("status", { detail: state }));
+  }
+
+  #connect() {
+    this.#retryTimer = null;
+    this.#setState(this.#everReady ? "reconnecting" : "connecting");
+    const socket = new WebSocket(this.#url);
+    this.#socket = socket;
+    socket.addEventListener("message", (event) => {
+      if (socket === this.#socket) this.#onFrame(event.data);
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket !== this.#socket) return;
+      this.#socket = null;
+      if (!this.#running) return;
+      if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
+        this.stop();
+        this.dispatchEvent(new CustomEvent("unauthenticated"));
+        return;
+      }
+      this.#scheduleRetry();
+    });
+  }
+
+  #onFrame(raw) {
+    let frame;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (typeof frame?.type !== "string") return;
+    if (frame.type === "ready") {
+      const resumed = this.#everReady;
+      this.#everReady = true;
+      this.#failures = 0;
+      this.#setState("connected");
+      if (resumed) this.dispatchEvent(new CustomEvent("resync"));
+      return;
+    }
+    this.dispatchEvent(new CustomEvent(frame.type, { detail: frame }));
+  }
+
+  #scheduleRetry() {
+    const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.#failures);
+    this.#failures += 1;
+    // Half fixed, half random, so many clients dropped at once do not return at once.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.#setState("reconnecting");
+    this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+}
