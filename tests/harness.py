@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +61,7 @@ def make_settings(data_dir: Path, database_url: str = "") -> Settings:
     )
 
 
-def serve_in_thread(settings: Settings) -> Iterator[str]:
+def serve_in_thread(settings: Settings) -> Generator[str, None, None]:
     """Runs the real app under uvicorn on a free loopback port until the generator closes."""
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -1,13 +1,15 @@
 """Posts, replies and the home timeline, over HTTP on SQLite and PostgreSQL."""
 
+from typing import Any
+
 from tests.harness import Account, LiveServer
 
 
-def post(account: Account, text: str, **extra: str) -> dict[str, str]:
+def post(account: Account, text: str, **extra: str) -> dict[str, Any]:
     with account.client() as client:
         response = client.post("/api/v1/posts", json={"text": text, **extra})
     assert response.status_code == 201, response.text
-    body: dict[str, str] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 

@@ -82,9 +82,11 @@ def test_a_cookie_socket_from_another_origin_is_refused(server: LiveServer) -> N
         )
         cookie = browser.cookies["townhall_session"]
     headers = {"Cookie": f"townhall_session={cookie}", "Origin": "https://evil.example"}
-    with connect(ws_url(server, None), additional_headers=headers) as ws:
-        with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=5)
+    with (
+        connect(ws_url(server, None), additional_headers=headers) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
     same_origin = {"Cookie": f"townhall_session={cookie}", "Origin": server.url}
     with connect(ws_url(server, None), additional_headers=same_origin) as ws:
