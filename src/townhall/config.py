@@ -34,6 +34,12 @@ class Settings:
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     cookie_secure: bool = False
     min_followers_to_host: int = 0
+    max_cohosts: int = 2
+    max_speakers: int = 10
+    host_grace_s: float = 120.0
+    """How long a live Space waits for its host's connection to come back before ending."""
+    participant_grace_s: float = 30.0
+    """How long someone whose last connection dropped stays in the Space."""
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
     password_time_cost: int = 3
     password_memory_kib: int = 64 * 1024
@@ -63,6 +69,10 @@ def load_settings() -> Settings:
         trusted_proxies=_env_list("TOWNHALL_TRUSTED_PROXIES"),
         cookie_secure=os.environ.get("TOWNHALL_COOKIE_SECURE", "") in ("1", "true", "yes"),
         min_followers_to_host=_env_int("TOWNHALL_MIN_FOLLOWERS_TO_HOST", 0),
+        max_cohosts=_env_int("TOWNHALL_MAX_COHOSTS", 2),
+        max_speakers=_env_int("TOWNHALL_MAX_SPEAKERS", 10),
+        host_grace_s=_env_int("TOWNHALL_HOST_GRACE_S", 120),
+        participant_grace_s=_env_int("TOWNHALL_PARTICIPANT_GRACE_S", 30),
         password_time_cost=_env_int("TOWNHALL_PASSWORD_TIME_COST", 3),
         password_memory_kib=_env_int("TOWNHALL_PASSWORD_MEMORY_KIB", 64 * 1024),
     )

@@ -1,25 +1,37 @@
 """The one place that builds and wires everything, for the server, the CLI and tests."""
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from townhall.config import Settings
+from townhall.domain.errors import DomainError
+from townhall.domain.spaces.reactions import REACTIONS_PER_SECOND
 from townhall.ids import IdGenerator
 from townhall.realtime.bus import EventBus
 from townhall.realtime.factory import create_bus
+from townhall.realtime.reaction_batcher import ReactionBatcher
+from townhall.services import polls, space_stage, spaces
 from townhall.services.context import ServiceContext
+from townhall.services.json import format_time
 from townhall.services.passwords import PasswordHasher
 from townhall.services.ratelimit import SlidingWindowLimiter
+from townhall.services.space_log import space_channel
+from townhall.services.space_presence import SpacePresence
 from townhall.storage.database import create_database_engine
 from townhall.storage.migrate import upgrade_to_head
 from townhall.storage.uow import UnitOfWorkFactory
+from townhall.types import UserId
 
 log = logging.getLogger("townhall")
 
 LOGIN_FAILURE_WINDOW_S = 60.0
+POLL_CHECK_INTERVAL_S = 1.0
 
 
 def utc_now() -> datetime:
@@ -32,13 +44,49 @@ class Container:
     engine: Engine
     bus: EventBus
     services: ServiceContext
+    reactions: ReactionBatcher
+    presence: SpacePresence = field(init=False)
+    _timers: list["asyncio.Task[None]"] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.presence = SpacePresence(
+            self._someone_gone, self.settings.participant_grace_s, self.settings.host_grace_s
+        )
 
     async def start(self) -> None:
         await self.bus.start()
+        await self.reactions.start()
+        self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
 
     async def stop(self) -> None:
+        for task in self._timers:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._timers.clear()
+        self.presence.close()
+        await self.reactions.close()
         await self.bus.close()
         self.engine.dispose()
+
+    async def _close_due_polls(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_CHECK_INTERVAL_S)
+            try:
+                await run_in_threadpool(polls.do_close_due_polls, self.services)
+            except Exception:
+                log.exception("closing due polls failed")
+
+    async def _someone_gone(self, space_id: int, user_id: int, is_host: bool) -> None:
+        try:
+            if is_host:
+                await run_in_threadpool(spaces.do_end_for_host_timeout, self.services, space_id)
+            else:
+                await run_in_threadpool(
+                    space_stage.do_leave, self.services, UserId(user_id), space_id
+                )
+        except DomainError as exc:
+            log.info("space %s: %s already gone (%s)", space_id, user_id, exc.message)
 
 
 def build_container(settings: Settings, migrate: bool = True) -> Container:
@@ -58,5 +106,9 @@ def build_container(settings: Settings, migrate: bool = True) -> Container:
         login_failures=SlidingWindowLimiter(
             settings.login_failures_per_minute, LOGIN_FAILURE_WINDOW_S
         ),
+        reaction_limiter=SlidingWindowLimiter(REACTIONS_PER_SECOND, 1.0),
     )
-    return Container(settings=settings, engine=engine, bus=bus, services=services)
+    reactions = ReactionBatcher(bus, space_channel, format_time)
+    return Container(
+        settings=settings, engine=engine, bus=bus, services=services, reactions=reactions
+    )

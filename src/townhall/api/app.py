@@ -9,7 +9,18 @@ from fastapi.staticfiles import StaticFiles
 import townhall
 from townhall.api.body_limit import BodyLimitMiddleware
 from townhall.api.errors import install_error_handlers
-from townhall.api.routes import accounts, events, notifications, posts, users, web
+from townhall.api.routes import (
+    accounts,
+    events,
+    notifications,
+    posts,
+    space_events,
+    space_extras,
+    space_people,
+    spaces,
+    users,
+    web,
+)
 from townhall.config import Settings
 from townhall.container import Container, build_container
 
@@ -39,6 +50,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         posts.router,
         notifications.router,
         events.router,
+        spaces.router,
+        space_people.router,
+        space_extras.router,
+        space_events.router,
         web.router,
     ):
         app.include_router(router)

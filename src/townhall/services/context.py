@@ -21,3 +21,4 @@ class ServiceContext:
     clock: Clock
     passwords: PasswordHasher
     login_failures: SlidingWindowLimiter
+    reaction_limiter: SlidingWindowLimiter

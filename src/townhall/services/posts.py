@@ -3,7 +3,6 @@
 import logging
 
 from townhall.domain import posts as rules
-from townhall.domain.errors import NotFound
 from townhall.domain.pagination import check_limit, decode_cursor, encode_cursor
 from townhall.domain.social import check_can_interact
 from townhall.services.context import ServiceContext
@@ -34,8 +33,10 @@ def do_create_post(
                 social_store.block_state(uow.session, author_id, parent.author_id),
             )
         if space_id is not None:
-            # Spaces arrive with their own capability; until one exists no id is known.
-            raise NotFound("No such Space.", code="space_not_found")
+            # Posting from inside a Space, or sharing one: it must exist and be visible to you.
+            from townhall.services.spaces import load
+
+            load(uow.session, space_id, author_id)
         row = PostRow(
             id=ctx.ids.next_id(),
             author_id=author_id,

@@ -1,0 +1,67 @@
+"""Use cases for pins, shared posts and reactions in a live Space."""
+
+from townhall.domain.errors import NotFound, RateLimited
+from townhall.domain.pagination import MAX_PAGE_SIZE
+from townhall.domain.spaces import actions
+from townhall.domain.spaces.model import SpaceEvent
+from townhall.domain.spaces.reactions import check_reaction
+from townhall.services.context import ServiceContext
+from townhall.services.lookup import require_post
+from townhall.services.spaces import commit_change, limits_of, load, participant
+from townhall.services.views import PostView, post_views
+from townhall.storage import space_extras as store
+from townhall.storage.tables import SpacePinRow
+from townhall.types import UserId
+
+
+def do_pin(ctx: ServiceContext, actor_id: UserId, space_id: int, post_id: int) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, actor_id, lock=True)
+        pinned = store.pinned_ids(uow.session, [space_id])[space_id]
+        actor = participant(uow.session, space_id, actor_id)
+        if post_id in pinned:
+            actions.check_may_unpin(loaded.space, actor)
+            return
+        actions.check_may_pin(loaded.space, actor, len(pinned), limits_of(ctx))
+        post = post_views(uow.session, [require_post(uow.session, post_id)])[0]
+        store.add_pin(
+            uow.session,
+            SpacePinRow(
+                space_id=space_id, post_id=post_id, pinned_by=actor_id, created_at=ctx.clock()
+            ),
+        )
+        from townhall.services.json import to_json
+
+        event = SpaceEvent(
+            "pin.added", {"post_id": post_id, "post": to_json(post), "actor_id": actor_id}
+        )
+        commit_change(ctx, uow, loaded, [event], [])
+
+
+def do_unpin(ctx: ServiceContext, actor_id: UserId, space_id: int, post_id: int) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, actor_id, lock=True)
+        actions.check_may_unpin(loaded.space, participant(uow.session, space_id, actor_id))
+        if not store.remove_pin(uow.session, space_id, post_id):
+            raise NotFound("That post is not pinned here.", code="pin_not_found")
+        event = SpaceEvent("pin.removed", {"post_id": post_id, "actor_id": actor_id})
+        commit_change(ctx, uow, loaded, [event], [])
+
+
+def shared_posts(ctx: ServiceContext, viewer_id: UserId | None, space_id: int) -> list[PostView]:
+    with ctx.uow.read() as uow:
+        load(uow.session, space_id, viewer_id)
+        return post_views(uow.session, store.shared_posts(uow.session, space_id, MAX_PAGE_SIZE))
+
+
+def check_reaction_allowed(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
+    """Validates and rate-limits a reaction; the caller hands it to the batcher."""
+    check_reaction(emoji)
+    key = f"react:{user_id}"
+    wait_s = ctx.reaction_limiter.retry_after_s(key)
+    if wait_s is not None:
+        raise RateLimited("At most 5 reactions a second.", retry_after_s=1)
+    with ctx.uow.read() as uow:
+        loaded = load(uow.session, space_id, user_id)
+        actions.check_may_react(loaded.space, participant(uow.session, space_id, user_id))
+    ctx.reaction_limiter.hit(key)

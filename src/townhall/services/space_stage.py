@@ -1,0 +1,234 @@
+"""Use cases for people in a Space: join, leave, ask to speak, invites, roles, mute, remove."""
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from townhall.domain.errors import Forbidden, NotFound
+from townhall.domain.notifications import NotificationKind
+from townhall.domain.spaces import actions
+from townhall.domain.spaces.model import Access, Participant
+from townhall.domain.spaces.roles import Role
+from townhall.services.context import ServiceContext
+from townhall.services.notifications import notify
+from townhall.services.space_views import ParticipantView, participant_row_view, participant_view
+from townhall.services.spaces import Loaded, commit_change, limits_of, load, participant
+from townhall.storage import social as social_store
+from townhall.storage import spaces as store
+from townhall.storage import users as user_store
+from townhall.storage.tables import HostBanRow, SpaceInviteRow
+from townhall.types import UserId
+
+log = logging.getLogger("townhall.spaces")
+
+
+def access_of(session: Session, loaded: Loaded, user_id: int) -> Access:
+    host_id = loaded.space.host_id
+    if user_id == host_id:
+        return Access(followed_by_host=True)
+    return Access(
+        blocked_with_host=social_store.block_state(session, user_id, host_id).any,
+        banned_by_host=store.is_banned(session, host_id, user_id),
+        followed_by_host=social_store.get_follow(session, host_id, user_id) is not None,
+    )
+
+
+def _target(session: Session, space_id: int, user_id: int) -> Participant | None:
+    return participant(session, space_id, user_id)
+
+
+def do_join(ctx: ServiceContext, user_id: UserId, space_id: int) -> ParticipantView:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, user_id, lock=True)
+        existing = participant(uow.session, space_id, user_id)
+        person, events = actions.join(
+            loaded.space, user_id, existing, access_of(uow.session, loaded, user_id), ctx.clock()
+        )
+        if events:
+            commit_change(ctx, uow, loaded, events, [person])
+        return participant_view(person)
+
+
+def do_leave(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, user_id, lock=True)
+        person = participant(uow.session, space_id, user_id)
+        if person is None:
+            return
+        events = actions.leave(loaded.space, person, ctx.clock())
+        commit_change(ctx, uow, loaded, events, [person])
+
+
+def list_participants(
+    ctx: ServiceContext, viewer_id: UserId | None, space_id: int
+) -> list[ParticipantView]:
+    with ctx.uow.read() as uow:
+        load(uow.session, space_id, viewer_id)
+        return [
+            participant_row_view(row) for row in store.present_participants(uow.session, space_id)
+        ]
+
+
+def do_raise_hand(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, user_id, lock=True)
+        person = participant(uow.session, space_id, user_id)
+        invited = store.get_invite(uow.session, space_id, user_id) is not None
+        events = actions.raise_hand(
+            loaded.space, person, access_of(uow.session, loaded, user_id), invited
+        )
+        commit_change(ctx, uow, loaded, events, [person] if person else [])
+
+
+def do_lower_hand(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, user_id, lock=True)
+        person = participant(uow.session, space_id, user_id)
+        events = actions.lower_hand(loaded.space, person)
+        commit_change(ctx, uow, loaded, events, [person] if person else [])
+
+
+def do_answer_request(
+    ctx: ServiceContext, actor_id: UserId, space_id: int, target_id: int, approve: bool
+) -> ParticipantView | None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, actor_id, lock=True)
+        actor = participant(uow.session, space_id, actor_id)
+        target = _target(uow.session, space_id, target_id)
+        if approve:
+            events = actions.approve_request(loaded.space, actor, target, limits_of(ctx))
+        else:
+            events = actions.deny_request(loaded.space, actor, target)
+        assert target is not None
+        commit_change(ctx, uow, loaded, events, [target])
+        return participant_view(target) if approve else None
+
+
+def do_invite(
+    ctx: ServiceContext, actor_id: UserId, space_id: int, invitee_id: int, role: Role
+) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, actor_id, lock=True)
+        if user_store.get_user(uow.session, invitee_id) is None:
+            raise NotFound("No such user.", code="user_not_found")
+        actor = participant(uow.session, space_id, actor_id)
+        target = _target(uow.session, space_id, invitee_id)
+        events = actions.invite(
+            loaded.space,
+            actor,
+            actor_id,
+            UserId(invitee_id),
+            role,
+            access_of(uow.session, loaded, invitee_id),
+            target,
+        )
+        store.put_invite(
+            uow.session,
+            SpaceInviteRow(
+                space_id=space_id,
+                user_id=invitee_id,
+                role=role.value,
+                invited_by=actor_id,
+                created_at=ctx.clock(),
+            ),
+        )
+        commit_change(ctx, uow, loaded, events, [])
+        notify(ctx, uow, UserId(invitee_id), NotificationKind.INVITE, actor_id, space_id)
+    log.info("space %s: %s invited %s as %s", space_id, actor_id, invitee_id, role.value)
+
+
+def do_accept_invite(ctx: ServiceContext, user_id: UserId, space_id: int) -> ParticipantView:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, user_id, lock=True)
+        invite = store.get_invite(uow.session, space_id, user_id)
+        if invite is None:
+            raise NotFound("You have no invite to this Space.", code="no_invite")
+        existing = participant(uow.session, space_id, user_id)
+        person, events = actions.join(
+            loaded.space, user_id, existing, access_of(uow.session, loaded, user_id), ctx.clock()
+        )
+        events += actions.accept_invite(loaded.space, Role(invite.role), person, limits_of(ctx))
+        store.delete_invite(uow.session, space_id, user_id)
+        commit_change(ctx, uow, loaded, events, [person])
+        return participant_view(person)
+
+
+def do_decline_invite(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, user_id, lock=True)
+        if store.get_invite(uow.session, space_id, user_id) is None:
+            raise NotFound("You have no invite to this Space.", code="no_invite")
+        store.delete_invite(uow.session, space_id, user_id)
+        commit_change(ctx, uow, loaded, [], [])
+
+
+def do_set_role(
+    ctx: ServiceContext, actor_id: UserId, space_id: int, target_id: int, role: Role
+) -> ParticipantView:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, actor_id, lock=True)
+        actor = participant(uow.session, space_id, actor_id)
+        target = _target(uow.session, space_id, target_id)
+        events = actions.set_role(loaded.space, actor, target, role, limits_of(ctx))
+        assert target is not None
+        commit_change(ctx, uow, loaded, events, [target])
+        return participant_view(target)
+
+
+def do_mute(
+    ctx: ServiceContext, actor_id: UserId, space_id: int, target_id: int
+) -> ParticipantView:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, actor_id, lock=True)
+        actor = participant(uow.session, space_id, actor_id)
+        target = actor if target_id == actor_id else _target(uow.session, space_id, target_id)
+        if target_id == actor_id and actor is not None and actor.role is not Role.LISTENER:
+            events = actions.set_self_muted(loaded.space, actor, True)
+        else:
+            events = actions.mute(loaded.space, actor, target)
+        assert target is not None
+        commit_change(ctx, uow, loaded, events, [target])
+        return participant_view(target)
+
+
+def do_set_self_muted(
+    ctx: ServiceContext, user_id: UserId, space_id: int, muted: bool
+) -> ParticipantView:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, user_id, lock=True)
+        person = participant(uow.session, space_id, user_id)
+        events = actions.set_self_muted(loaded.space, person, muted)
+        assert person is not None
+        commit_change(ctx, uow, loaded, events, [person])
+        return participant_view(person)
+
+
+def do_remove(
+    ctx: ServiceContext, actor_id: UserId, space_id: int, target_id: int, block: bool
+) -> None:
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, actor_id, lock=True)
+        actor = participant(uow.session, space_id, actor_id)
+        target = _target(uow.session, space_id, target_id)
+        events = actions.remove(loaded.space, actor, target, block)
+        assert target is not None
+        if block:
+            store.add_ban(
+                uow.session,
+                HostBanRow(
+                    host_id=loaded.space.host_id,
+                    user_id=target_id,
+                    space_id=space_id,
+                    created_at=ctx.clock(),
+                ),
+            )
+        store.delete_invite(uow.session, space_id, target_id)
+        commit_change(ctx, uow, loaded, events, [target])
+    log.info("space %s: %s removed %s (block=%s)", space_id, actor_id, target_id, block)
+
+
+def require_participant(session: Session, space_id: int, user_id: int) -> Participant:
+    person = participant(session, space_id, user_id)
+    if person is None or not person.present:
+        raise Forbidden("Join the Space first.", code="not_a_participant")
+    return person

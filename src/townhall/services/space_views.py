@@ -1,0 +1,103 @@
+"""What Space use cases hand back: the Space as API.md and X's Space object name its fields."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from townhall.domain.spaces.model import Participant, Space
+from townhall.storage import spaces as store
+from townhall.storage.tables import SpaceParticipantRow, SpaceRow
+from townhall.types import UserId
+
+
+@dataclass(frozen=True)
+class SpaceView:
+    id: int
+    state: str
+    title: str
+    creator_id: int
+    host_ids: list[UserId]
+    cohost_ids: list[UserId]
+    speaker_ids: list[UserId]
+    invited_user_ids: list[int]
+    participant_count: int
+    subscriber_count: int
+    scheduled_start: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    created_at: datetime
+    lang: str | None
+    topic_ids: list[str]
+    is_ticketed: bool
+    who_can_speak: str
+    recording: bool
+    captions: bool
+    share_url: str
+    pinned_post_ids: list[int]
+    seq: int
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    user_id: int
+    role: str
+    muted: bool
+    hand_raised: bool
+    joined_at: datetime
+
+
+def participant_view(participant: Participant) -> ParticipantView:
+    return ParticipantView(
+        user_id=participant.user_id,
+        role=participant.role.value,
+        muted=participant.muted,
+        hand_raised=participant.hand_raised,
+        joined_at=participant.joined_at,
+    )
+
+
+def participant_row_view(row: SpaceParticipantRow) -> ParticipantView:
+    return participant_view(store.to_participant(row))
+
+
+def space_view(row: SpaceRow, space: Space, invited: list[int], pinned: list[int]) -> SpaceView:
+    return SpaceView(
+        id=row.id,
+        state=space.state.value,
+        title=space.title,
+        creator_id=space.host_id,
+        host_ids=[space.host_id, *space.cohost_ids],
+        cohost_ids=list(space.cohost_ids),
+        speaker_ids=list(space.speaker_ids),
+        invited_user_ids=invited,
+        participant_count=row.participant_count,
+        subscriber_count=row.subscriber_count,
+        scheduled_start=space.scheduled_start,
+        started_at=space.started_at,
+        ended_at=space.ended_at,
+        created_at=space.created_at,
+        lang=space.lang,
+        topic_ids=space.topic_ids,
+        is_ticketed=False,
+        who_can_speak=space.who_can_speak.value,
+        recording=space.recording,
+        captions=space.captions,
+        share_url=f"/s/{row.id}",
+        pinned_post_ids=pinned,
+        seq=row.event_seq,
+    )
+
+
+def space_views(session: Session, rows: list[SpaceRow]) -> list[SpaceView]:
+    """Views for many Spaces in a constant number of queries."""
+    from townhall.storage import space_extras
+
+    ids = [row.id for row in rows]
+    stages = store.stage_of(session, ids)
+    invites = store.invited_ids(session, ids)
+    pins = space_extras.pinned_ids(session, ids)
+    return [
+        space_view(row, store.to_space(row, stages[row.id]), invites[row.id], pins[row.id])
+        for row in rows
+    ]
