@@ -133,7 +133,7 @@ def get_me(ctx: ServiceContext, user_id: UserId) -> UserView:
         row = user_store.get_user(uow.session, user_id)
         if row is None:
             raise Unauthenticated("This account no longer exists.", code="invalid_token")
-        return user_view(row)
+        return user_views(uow.session, [row], None)[0]
 
 
 def get_user(ctx: ServiceContext, username: str, viewer_id: UserId | None) -> UserView:

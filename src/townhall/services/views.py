@@ -81,7 +81,9 @@ def avatar_url(row: UserRow) -> str | None:
     return f"/media/{row.avatar_path}" if row.avatar_path else None
 
 
-def user_view(row: UserRow, relationship: Relationship | None = None) -> UserView:
+def user_view(
+    row: UserRow, relationship: Relationship | None = None, live_space_id: int | None = None
+) -> UserView:
     return UserView(
         id=row.id,
         username=row.username,
@@ -90,7 +92,7 @@ def user_view(row: UserRow, relationship: Relationship | None = None) -> UserVie
         avatar_url=avatar_url(row),
         followers_count=row.followers_count,
         following_count=row.following_count,
-        live_space_id=None,
+        live_space_id=live_space_id,
         created_at=row.created_at,
         relationship=relationship,
     )
@@ -103,9 +105,12 @@ def user_summary(row: UserRow) -> UserSummary:
 
 
 def user_views(session: Session, rows: list[UserRow], viewer_id: int | None) -> list[UserView]:
-    """Views with the viewer's relationship to each, in four queries whatever the count."""
+    """Views with live Spaces and the viewer's relationship to each, in a few queries."""
+    from townhall.storage.spaces import live_spaces_of
+
+    live = live_spaces_of(session, {row.id for row in rows})
     if viewer_id is None:
-        return [user_view(row) for row in rows]
+        return [user_view(row, None, live.get(row.id)) for row in rows]
     ids = {row.id for row in rows} - {viewer_id}
     following = social_store.following_ids_among(session, viewer_id, ids)
     followed_by = social_store.follower_ids_among(session, viewer_id, ids)
@@ -122,6 +127,7 @@ def user_views(session: Session, rows: list[UserRow], viewer_id: int | None) -> 
                 blocking=row.id in blocking,
                 blocked_by=row.id in blocked_by,
             ),
+            live.get(row.id),
         )
         for row in rows
     ]

@@ -186,3 +186,14 @@ def test_bad_space_bodies_are_422(alice: Account) -> None:
     ):
         response = call(alice, "POST", "/api/v1/spaces", json=body)
         assert response.status_code == 422, body
+
+
+def test_a_hosts_profile_points_at_their_live_space(server: LiveServer, alice: Account) -> None:
+    assert call(alice, "GET", "/api/v1/me").json()["live_space_id"] is None
+    space = open_space(alice)
+    with server.client() as anonymous:
+        profile = anonymous.get(f"/api/v1/users/{alice.username}").json()
+    assert profile["live_space_id"] == space["id"]
+    assert call(alice, "GET", "/api/v1/me").json()["live_space_id"] == space["id"]
+    call(alice, "POST", f"/api/v1/spaces/{space['id']}/end")
+    assert call(alice, "GET", "/api/v1/me").json()["live_space_id"] is None
