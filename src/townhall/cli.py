@@ -60,15 +60,24 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
     from townhall.container import build_container
     from townhall.demo import load_demo
 
     container = build_container(_settings_from(args))
-    try:
-        summary = load_demo(container.services, password=args.password, progress=print)
-    finally:
-        container.engine.dispose()
-    print(summary)
+
+    async def run() -> str:
+        # The event bus runs as it does in the server, so a demo follow notifies like a real one.
+        await container.start()
+        try:
+            return await asyncio.to_thread(
+                load_demo, container.services, password=args.password, progress=print
+            )
+        finally:
+            await container.stop()
+
+    print(asyncio.run(run()))
     return 0
 
 

@@ -20,6 +20,7 @@ from townhall.api.routes import (
     spaces,
     users,
     web,
+    x_v2,
 )
 from townhall.config import Settings
 from townhall.container import Container, build_container
@@ -54,6 +55,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         space_people.router,
         space_extras.router,
         space_events.router,
+        x_v2.router,
         web.router,
     ):
         app.include_router(router)
