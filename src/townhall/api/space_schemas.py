@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from townhall.api.schemas import UserSummary
+
 WhoCanSpeakName = Literal["everyone", "followed", "invited"]
 
 
@@ -99,6 +101,7 @@ class Participant(BaseModel):
     muted: bool
     hand_raised: bool
     joined_at: str
+    user: UserSummary | None
 
 
 class ParticipantList(BaseModel):

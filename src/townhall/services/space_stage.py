@@ -11,7 +11,7 @@ from townhall.domain.spaces.model import Access, Participant
 from townhall.domain.spaces.roles import Role
 from townhall.services.context import ServiceContext
 from townhall.services.notifications import notify
-from townhall.services.space_views import ParticipantView, participant_row_view, participant_view
+from townhall.services.space_views import ParticipantView, participant_row_views, participant_view
 from townhall.services.spaces import Loaded, commit_change, limits_of, load, participant
 from townhall.storage import social as social_store
 from townhall.storage import spaces as store
@@ -46,7 +46,7 @@ def do_join(ctx: ServiceContext, user_id: UserId, space_id: int) -> ParticipantV
         )
         if events:
             commit_change(ctx, uow, loaded, events, [person])
-        return participant_view(person)
+        return participant_view(uow.session, person)
 
 
 def do_leave(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
@@ -64,9 +64,7 @@ def list_participants(
 ) -> list[ParticipantView]:
     with ctx.uow.read() as uow:
         load(uow.session, space_id, viewer_id)
-        return [
-            participant_row_view(row) for row in store.present_participants(uow.session, space_id)
-        ]
+        return participant_row_views(uow.session, store.present_participants(uow.session, space_id))
 
 
 def do_raise_hand(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
@@ -101,7 +99,7 @@ def do_answer_request(
             events = actions.deny_request(loaded.space, actor, target)
         assert target is not None
         commit_change(ctx, uow, loaded, events, [target])
-        return participant_view(target) if approve else None
+        return participant_view(uow.session, target) if approve else None
 
 
 def do_invite(
@@ -150,7 +148,7 @@ def do_accept_invite(ctx: ServiceContext, user_id: UserId, space_id: int) -> Par
         events += actions.accept_invite(loaded.space, Role(invite.role), person, limits_of(ctx))
         store.delete_invite(uow.session, space_id, user_id)
         commit_change(ctx, uow, loaded, events, [person])
-        return participant_view(person)
+        return participant_view(uow.session, person)
 
 
 def do_decline_invite(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
@@ -172,7 +170,7 @@ def do_set_role(
         events = actions.set_role(loaded.space, actor, target, role, limits_of(ctx))
         assert target is not None
         commit_change(ctx, uow, loaded, events, [target])
-        return participant_view(target)
+        return participant_view(uow.session, target)
 
 
 def do_mute(
@@ -188,7 +186,7 @@ def do_mute(
             events = actions.mute(loaded.space, actor, target)
         assert target is not None
         commit_change(ctx, uow, loaded, events, [target])
-        return participant_view(target)
+        return participant_view(uow.session, target)
 
 
 def do_set_self_muted(
@@ -200,7 +198,7 @@ def do_set_self_muted(
         events = actions.set_self_muted(loaded.space, person, muted)
         assert person is not None
         commit_change(ctx, uow, loaded, events, [person])
-        return participant_view(person)
+        return participant_view(uow.session, person)
 
 
 def do_remove(

@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from townhall.domain.spaces.model import Participant, Space
+from townhall.services.views import UserSummary, user_summary
 from townhall.storage import spaces as store
+from townhall.storage import users as user_store
 from townhall.storage.tables import SpaceParticipantRow, SpaceRow
 from townhall.types import UserId
 
@@ -45,20 +47,33 @@ class ParticipantView:
     muted: bool
     hand_raised: bool
     joined_at: datetime
+    user: UserSummary | None
+    """Who it is, so a room can show names without a lookup per person."""
 
 
-def participant_view(participant: Participant) -> ParticipantView:
-    return ParticipantView(
-        user_id=participant.user_id,
-        role=participant.role.value,
-        muted=participant.muted,
-        hand_raised=participant.hand_raised,
-        joined_at=participant.joined_at,
-    )
+def participant_views(session: Session, people: list[Participant]) -> list[ParticipantView]:
+    users = user_store.get_users(session, {p.user_id for p in people})
+    return [
+        ParticipantView(
+            user_id=p.user_id,
+            role=p.role.value,
+            muted=p.muted,
+            hand_raised=p.hand_raised,
+            joined_at=p.joined_at,
+            user=user_summary(users[p.user_id]) if p.user_id in users else None,
+        )
+        for p in people
+    ]
 
 
-def participant_row_view(row: SpaceParticipantRow) -> ParticipantView:
-    return participant_view(store.to_participant(row))
+def participant_view(session: Session, participant: Participant) -> ParticipantView:
+    return participant_views(session, [participant])[0]
+
+
+def participant_row_views(
+    session: Session, rows: list[SpaceParticipantRow]
+) -> list[ParticipantView]:
+    return participant_views(session, [store.to_participant(row) for row in rows])
 
 
 def space_view(row: SpaceRow, space: Space, invited: list[int], pinned: list[int]) -> SpaceView:

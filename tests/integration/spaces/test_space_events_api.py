@@ -45,7 +45,8 @@ class ClientModel:
             "participant.unmuted",
         ):
             self.people[data["user_id"]] = {
-                key: data[key] for key in ("user_id", "role", "muted", "hand_raised", "joined_at")
+                key: data[key]
+                for key in ("user_id", "role", "muted", "hand_raised", "joined_at", "user")
             }
         elif kind in ("participant.left", "participant.removed"):
             self.people.pop(data["user_id"], None)

@@ -17,6 +17,8 @@ def test_joining_twice_returns_the_same_participant(alice: Account, bob: Account
     second = join(bob, space["id"])
     assert first == second
     assert (first["role"], first["muted"], first["hand_raised"]) == ("listener", True, False)
+    assert first["user"]["username"] == bob.username
+    assert participants(alice, space["id"])[alice.id]["user"]["username"] == alice.username
     assert get_space(alice, space["id"])["participant_count"] == 2
 
 
