@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CODE_DIRS := $(wildcard src tests bench)
+MYPY_DIRS := $(wildcard src/townhall tests bench)
 
 .PHONY: run test check format bench demo clean system-deps
 
@@ -38,13 +40,13 @@ test: $(VENV)/.installed-dev system-deps
 
 ## check: formatting, lint and strict typing
 check: $(VENV)/.installed-dev
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy
+	$(BIN)/ruff format --check $(CODE_DIRS)
+	$(BIN)/ruff check $(CODE_DIRS)
+	$(BIN)/mypy $(MYPY_DIRS)
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(CODE_DIRS)
+	$(BIN)/ruff check --fix $(CODE_DIRS)
 
 ## bench: the timeline benchmark (see bench/README.md)
 bench: $(VENV)/.installed-dev
