@@ -58,3 +58,9 @@ def alice(server: LiveServer) -> Account:
 @pytest.fixture
 def bob(server: LiveServer) -> Account:
     return server.signup()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in this
+    thread for the rest of the session, which would break tests that call asyncio.run."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

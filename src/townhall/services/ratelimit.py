@@ -38,6 +38,19 @@ class SlidingWindowLimiter:
                 return None
             return hits[0] + self._window_s - now
 
+    def acquire(self, key: str) -> float | None:
+        """Check and count in one step, so concurrent callers cannot all slip under the limit.
+
+        Returns None when this hit was allowed (and counted), else seconds to wait.
+        """
+        with self._lock:
+            now = self._monotonic()
+            hits = self._prune(key, now)
+            if len(hits) < self._limit:
+                hits.append(now)
+                return None
+            return hits[0] + self._window_s - now
+
     def hit(self, key: str) -> None:
         with self._lock:
             now = self._monotonic()

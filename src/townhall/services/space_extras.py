@@ -1,5 +1,7 @@
 """Use cases for pins, shared posts and reactions in a live Space."""
 
+import math
+
 from townhall.domain.errors import NotFound, RateLimited
 from townhall.domain.pagination import MAX_PAGE_SIZE
 from townhall.domain.spaces import actions
@@ -57,11 +59,9 @@ def shared_posts(ctx: ServiceContext, viewer_id: UserId | None, space_id: int) -
 def check_reaction_allowed(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
     """Validates and rate-limits a reaction; the caller hands it to the batcher."""
     check_reaction(emoji)
-    key = f"react:{user_id}"
-    wait_s = ctx.reaction_limiter.retry_after_s(key)
-    if wait_s is not None:
-        raise RateLimited("At most 5 reactions a second.", retry_after_s=1)
     with ctx.uow.read() as uow:
         loaded = load(uow.session, space_id, user_id)
         actions.check_may_react(loaded.space, participant(uow.session, space_id, user_id))
-    ctx.reaction_limiter.hit(key)
+    wait_s = ctx.reaction_limiter.acquire(f"react:{user_id}")
+    if wait_s is not None:
+        raise RateLimited("At most 5 reactions a second.", retry_after_s=math.ceil(wait_s))
