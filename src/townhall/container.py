@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,10 +14,11 @@ from townhall.config import Settings
 from townhall.domain.errors import DomainError
 from townhall.domain.spaces.reactions import REACTIONS_PER_SECOND
 from townhall.ids import IdGenerator
+from townhall.media.service import MediaService
 from townhall.realtime.bus import EventBus
 from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
-from townhall.services import polls, space_stage, spaces
+from townhall.services import media_access, polls, space_log, space_stage, spaces
 from townhall.services.context import ServiceContext
 from townhall.services.json import format_time
 from townhall.services.passwords import PasswordHasher
@@ -46,12 +48,30 @@ class Container:
     services: ServiceContext
     reactions: ReactionBatcher
     presence: SpacePresence = field(init=False)
+    media: MediaService = field(init=False)
     _timers: list["asyncio.Task[None]"] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.presence = SpacePresence(
             self._someone_gone, self.settings.participant_grace_s, self.settings.host_grace_s
         )
+        self.media = MediaService(
+            self.bus,
+            publish_grant=self._grant(media_access.check_publish),
+            listen_grant=self._grant(media_access.check_listen),
+            make_frame=lambda kind, space_id, data: space_log.frame(
+                kind, space_id, None, utc_now(), data
+            ),
+            channel_for=space_channel,
+        )
+
+    def _grant(
+        self, check: Callable[[ServiceContext, UserId, int], media_access.MediaGrant]
+    ) -> Callable[[int, int], Awaitable[media_access.MediaGrant]]:
+        async def grant(user_id: int, space_id: int) -> media_access.MediaGrant:
+            return await run_in_threadpool(check, self.services, UserId(user_id), space_id)
+
+        return grant
 
     async def start(self) -> None:
         await self.bus.start()
@@ -65,6 +85,7 @@ class Container:
                 await task
         self._timers.clear()
         self.presence.close()
+        await self.media.close()
         await self.reactions.close()
         await self.bus.close()
         self.engine.dispose()

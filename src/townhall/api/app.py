@@ -12,6 +12,7 @@ from townhall.api.errors import install_error_handlers
 from townhall.api.routes import (
     accounts,
     events,
+    media,
     notifications,
     posts,
     space_events,
@@ -55,6 +56,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         space_people.router,
         space_extras.router,
         space_events.router,
+        media.router,
         x_v2.router,
         web.router,
     ):

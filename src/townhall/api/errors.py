@@ -13,6 +13,7 @@ from townhall.domain.errors import (
     DomainError,
     Forbidden,
     Invalid,
+    Malformed,
     NotFound,
     RateLimited,
     Unauthenticated,
@@ -21,6 +22,7 @@ from townhall.domain.errors import (
 log = logging.getLogger("townhall.api")
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    Malformed: 400,
     Invalid: 422,
     NotFound: 404,
     Unauthenticated: 401,

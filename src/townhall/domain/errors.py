@@ -13,6 +13,12 @@ class DomainError(Exception):
             self.code = code
 
 
+class Malformed(DomainError):
+    """Input that cannot even be read as what it claims to be (400)."""
+
+    code = "malformed"
+
+
 class Invalid(DomainError):
     """Input that is well-formed but breaks a rule (422)."""
 

@@ -1,0 +1,265 @@
+"""WebRTC sessions of every live Space on this node, and the rooms that mix them.
+
+```
+ publish(offer) ─ grant? ─> RTCPeerConnection ─ remote track ─> pump_into_mixer ─> LiveRoom
+                                 <─ mix-minus track (PcmTrack) ────────────────────┘
+ listen(offer)  ─ grant? ─> RTCPeerConnection <─ EncodedMixTrack (shared packets) ─ LiveRoom
+ space:{id} events ─> watcher: mute/unmute -> mixer; demoted/removed/left -> close sessions;
+                               space.ended -> close the room and every session
+```
+The server enforces mute and removal itself: it stops mixing a muted speaker's audio
+within one tick of the event, whatever their browser keeps sending.
+"""
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from townhall.domain.errors import DomainError, NotFound
+from townhall.media.ingest import pump_into_mixer, tune_receive_latency
+from townhall.media.room import LiveRoom
+from townhall.media.sdp import BadSdp, check_offer
+from townhall.media.tracks import EncodedMixTrack, PcmTrack
+from townhall.realtime.bus import EventBus
+
+log = logging.getLogger("townhall.media")
+
+Grant = Callable[[int, int], Awaitable[Any]]
+"""(user_id, space_id) -> a grant with `.muted`, or raises a DomainError."""
+Frame = Callable[[str, int, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class PeerSession:
+    id: str
+    space_id: int
+    user_id: int
+    kind: str
+    pc: RTCPeerConnection
+    tasks: list["asyncio.Task[None]"] = field(default_factory=list)
+    listener_track: EncodedMixTrack | None = None
+    ears: PcmTrack | None = None
+    closed: bool = False
+
+
+class MediaService:
+    def __init__(
+        self,
+        bus: EventBus,
+        publish_grant: Grant,
+        listen_grant: Grant,
+        make_frame: Frame,
+        channel_for: Callable[[int], str],
+    ) -> None:
+        self._bus = bus
+        self._publish_grant = publish_grant
+        self._listen_grant = listen_grant
+        self._make_frame = make_frame
+        self._channel_for = channel_for
+        self._rooms: dict[int, LiveRoom] = {}
+        self._watchers: dict[int, asyncio.Task[None]] = {}
+        self._sessions: dict[str, PeerSession] = {}
+
+    # Rooms ------------------------------------------------------------------------------
+
+    def room(self, space_id: int) -> LiveRoom | None:
+        return self._rooms.get(space_id)
+
+    def _ensure_room(self, space_id: int) -> LiveRoom:
+        room = self._rooms.get(space_id)
+        if room is None:
+            room = LiveRoom(
+                space_id, lambda user_id, level: self._speaking(space_id, user_id, level)
+            )
+            self._rooms[space_id] = room
+            room.start()
+            subscription = self._bus.subscribe(self._channel_for(space_id))
+            self._watchers[space_id] = asyncio.create_task(
+                self._watch(space_id, subscription), name=f"media-watch-{space_id}"
+            )
+            log.info("space %s: audio room opened", space_id)
+        return room
+
+    def _speaking(self, space_id: int, user_id: int, level: float) -> None:
+        message = self._make_frame(
+            "speaking", space_id, {"user_id": str(user_id), "level": round(level, 1)}
+        )
+        asyncio.get_running_loop().create_task(
+            self._bus.publish(self._channel_for(space_id), message)
+        )
+
+    async def _watch(self, space_id: int, subscription: Any) -> None:
+        with subscription:
+            async for message in subscription:
+                try:
+                    await self._apply(space_id, message)
+                except Exception:
+                    log.exception("space %s: applying %s failed", space_id, message.get("type"))
+
+    async def _apply(self, space_id: int, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        data = message.get("data") or {}
+        room = self._rooms.get(space_id)
+        if room is None:
+            return
+        if kind == "space.ended":
+            await self.close_room(space_id)
+            return
+        user_id = int(data["user_id"]) if "user_id" in data else None
+        if user_id is None:
+            return
+        if kind == "participant.muted":
+            room.mixer.set_muted(user_id, True)
+        elif kind == "participant.unmuted":
+            room.mixer.set_muted(user_id, False)
+        elif kind == "participant.role_changed" and data.get("role") == "listener":
+            await self._close_user(space_id, user_id, kinds={"publish"})
+        elif kind in ("participant.removed", "participant.left"):
+            await self._close_user(space_id, user_id, kinds={"publish", "listen"})
+
+    async def close_room(self, space_id: int) -> None:
+        await self._close_user(space_id, None, kinds={"publish", "listen"})
+        room = self._rooms.pop(space_id, None)
+        watcher = self._watchers.pop(space_id, None)
+        if watcher is not None and watcher is not asyncio.current_task():
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if room is not None:
+            await room.close()
+            log.info("space %s: audio room closed", space_id)
+
+    # Sessions ---------------------------------------------------------------------------
+
+    async def publish(self, space_id: int, user_id: int, offer_sdp: str) -> tuple[str, str]:
+        check_offer(offer_sdp)
+        grant = await self._publish_grant(user_id, space_id)
+        await self._close_user(space_id, user_id, kinds={"publish"})  # a reconnect replaces
+        room = self._ensure_room(space_id)
+        session = self._new_session(space_id, user_id, "publish")
+
+        @session.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind != "audio" or session.closed:
+                return
+            session.tasks.append(asyncio.create_task(pump_into_mixer(track, room.mixer, user_id)))
+
+        await self._negotiate(
+            session, offer_sdp, before_answer=lambda: self._attach_ears(session, room)
+        )
+        room.mixer.add_speaker(user_id)
+        room.mixer.set_muted(user_id, bool(grant.muted))
+        log.info("space %s: %s publishing (session %s)", space_id, user_id, session.id)
+        return session.id, session.pc.localDescription.sdp
+
+    def _attach_ears(self, session: PeerSession, room: LiveRoom) -> None:
+        for receiver in session.pc.getReceivers():
+            tune_receive_latency(receiver)
+        session.ears = room.add_speaker_ears(session.user_id)
+        session.pc.addTrack(session.ears)
+
+    async def listen(self, space_id: int, user_id: int, offer_sdp: str) -> tuple[str, str]:
+        check_offer(offer_sdp)
+        await self._listen_grant(user_id, space_id)
+        room = self._ensure_room(space_id)
+        session = self._new_session(space_id, user_id, "listen")
+
+        def attach() -> None:
+            session.listener_track = room.add_listener()
+            session.pc.addTrack(session.listener_track)
+
+        await self._negotiate(session, offer_sdp, before_answer=attach)
+        return session.id, session.pc.localDescription.sdp
+
+    def _new_session(self, space_id: int, user_id: int, kind: str) -> PeerSession:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        session = PeerSession(secrets.token_urlsafe(16), space_id, user_id, kind, pc)
+        self._sessions[session.id] = session
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self._close_session(session)
+
+        return session
+
+    async def _negotiate(
+        self, session: PeerSession, offer_sdp: str, before_answer: Callable[[], None]
+    ) -> None:
+        try:
+            await session.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            before_answer()
+            answer = await session.pc.createAnswer()
+            await session.pc.setLocalDescription(answer)
+        except DomainError:
+            await self._close_session(session)
+            raise
+        except Exception as exc:
+            await self._close_session(session)
+            raise BadSdp(
+                f"Could not use that offer: {str(exc)[:200] or type(exc).__name__}"
+            ) from exc
+
+    async def hang_up(self, space_id: int, session_id: str, user_id: int) -> None:
+        session = self._sessions.get(session_id)
+        if session is None or session.space_id != space_id or session.user_id != user_id:
+            raise NotFound("No such session.", code="session_not_found")
+        await self._close_session(session)
+
+    async def _close_user(self, space_id: int, user_id: int | None, kinds: set[str]) -> None:
+        for session in list(self._sessions.values()):
+            if session.space_id != space_id or session.kind not in kinds:
+                continue
+            if user_id is None or session.user_id == user_id:
+                await self._close_session(session)
+
+    async def _close_session(self, session: PeerSession) -> None:
+        if session.closed:
+            return
+        session.closed = True
+        self._sessions.pop(session.id, None)
+        room = self._rooms.get(session.space_id)
+        if room is not None:
+            if session.listener_track is not None:
+                room.remove_listener(session.listener_track)
+            if session.ears is not None:
+                room.remove_speaker_ears(session.user_id, session.ears)
+            if session.kind == "publish" and not self._has_session(
+                session.user_id, session.space_id, "publish"
+            ):
+                room.mixer.remove_speaker(session.user_id)
+        for task in session.tasks:
+            task.cancel()
+        for task in session.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await session.pc.close()
+        log.info(
+            "space %s: %s session %s of %s closed",
+            session.space_id,
+            session.kind,
+            session.id,
+            session.user_id,
+        )
+
+    def _has_session(self, user_id: int, space_id: int, kind: str) -> bool:
+        return any(
+            s.user_id == user_id and s.space_id == space_id and s.kind == kind
+            for s in self._sessions.values()
+        )
+
+    def session_count(self, space_id: int | None = None) -> int:
+        return sum(1 for s in self._sessions.values() if space_id is None or s.space_id == space_id)
+
+    async def close(self) -> None:
+        for space_id in list(self._rooms):
+            await self.close_room(space_id)
+        for session in list(self._sessions.values()):
+            await self._close_session(session)
