@@ -54,6 +54,10 @@ class Settings:
     def media_dir(self) -> Path:
         return self.data_dir / "media"
 
+    @property
+    def hls_dir(self) -> Path:
+        return self.data_dir / "hls"
+
     def with_overrides(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]
 

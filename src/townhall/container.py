@@ -63,6 +63,7 @@ class Container:
                 kind, space_id, None, utc_now(), data
             ),
             channel_for=space_channel,
+            hls_root=self.settings.hls_dir,
         )
 
     def _grant(

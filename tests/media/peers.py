@@ -109,3 +109,30 @@ async def connect(
         await pc.close()
         raise
     return Peer(pc, ear, body["session_id"], tasks)
+
+
+class WavTrack(MediaStreamTrack):
+    """A microphone that plays a WAV file in real time, then silence."""
+
+    kind = "audio"
+
+    def __init__(self, samples: "np.ndarray") -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self._samples = samples.astype(np.int16)
+        self._pts = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._pts / SAMPLE_RATE
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        chunk = self._samples[self._pts : self._pts + FRAME]
+        if len(chunk) < FRAME:
+            chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), dtype=np.int16)])
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._pts += FRAME
+        return frame

@@ -12,6 +12,7 @@ from townhall.api.errors import install_error_handlers
 from townhall.api.routes import (
     accounts,
     events,
+    hls,
     media,
     notifications,
     posts,
@@ -57,6 +58,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         space_extras.router,
         space_events.router,
         media.router,
+        hls.router,
         x_v2.router,
         web.router,
     ):

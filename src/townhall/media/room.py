@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from townhall.media.hls import HlsWriter
 from townhall.media.mixer import FRAME_MS, FRAME_SAMPLES, Mixer, MixResult, Pcm
 from townhall.media.opus import OpusEncoder
 from townhall.media.tracks import EncodedMixTrack, PcmTrack
@@ -28,8 +29,11 @@ SpeakingCallback = Callable[[int, float], None]
 
 
 class LiveRoom:
-    def __init__(self, space_id: int, on_speaking: SpeakingCallback) -> None:
+    def __init__(
+        self, space_id: int, on_speaking: SpeakingCallback, hls: HlsWriter | None = None
+    ) -> None:
         self.space_id = space_id
+        self.hls = hls
         self.mixer = Mixer()
         self._encoder = OpusEncoder()
         self._listeners: set[EncodedMixTrack] = set()
@@ -59,6 +63,8 @@ class LiveRoom:
                 pcm_track.stop()
         self._listeners.clear()
         self._minus_tracks.clear()
+        if self.hls is not None:
+            await asyncio.to_thread(self.hls.close)
 
     def add_listener(self) -> EncodedMixTrack:
         track = EncodedMixTrack()
@@ -111,6 +117,8 @@ class LiveRoom:
         for packet in self._encoder.encode(result.mix):
             for track in self._listeners:
                 track.offer(packet)
+        if self.hls is not None:
+            self.hls.push(result.mix)
         self._feed_speakers(result)
         self._pts += FRAME_SAMPLES
         self._report_levels(result)

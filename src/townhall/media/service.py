@@ -17,12 +17,14 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from townhall.domain.errors import DomainError, NotFound
+from townhall.media.hls import HlsWriter
 from townhall.media.ingest import pump_into_mixer, tune_receive_latency
 from townhall.media.room import LiveRoom
 from townhall.media.sdp import BadSdp, check_offer
@@ -57,7 +59,9 @@ class MediaService:
         listen_grant: Grant,
         make_frame: Frame,
         channel_for: Callable[[int], str],
+        hls_root: Path | None = None,
     ) -> None:
+        self._hls_root = hls_root
         self._bus = bus
         self._publish_grant = publish_grant
         self._listen_grant = listen_grant
@@ -75,8 +79,9 @@ class MediaService:
     def _ensure_room(self, space_id: int) -> LiveRoom:
         room = self._rooms.get(space_id)
         if room is None:
+            hls = HlsWriter(self._hls_root / str(space_id)) if self._hls_root else None
             room = LiveRoom(
-                space_id, lambda user_id, level: self._speaking(space_id, user_id, level)
+                space_id, lambda user_id, level: self._speaking(space_id, user_id, level), hls
             )
             self._rooms[space_id] = room
             room.start()
