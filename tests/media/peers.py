@@ -116,7 +116,7 @@ class WavTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, samples: "np.ndarray") -> None:  # type: ignore[type-arg]
+    def __init__(self, samples: "np.ndarray") -> None:
         super().__init__()
         self._samples = samples.astype(np.int16)
         self._pts = 0

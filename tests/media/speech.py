@@ -21,7 +21,7 @@ def make_speech(directory: Path, text: str, name: str = "speech") -> Path:
     return out
 
 
-def read_wav(path: Path) -> np.ndarray:  # type: ignore[type-arg]
+def read_wav(path: Path) -> np.ndarray:
     with wave.open(str(path), "rb") as wav:
         assert wav.getframerate() == SAMPLE_RATE and wav.getnchannels() == 1
         return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)

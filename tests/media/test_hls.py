@@ -18,7 +18,7 @@ from tests.media.peers import WavTrack, connect
 from tests.media.speech import make_speech, read_wav
 
 
-def decode_with_pyav(playlist_url: str) -> np.ndarray:  # type: ignore[type-arg]
+def decode_with_pyav(playlist_url: str) -> np.ndarray:
     container = av.open(playlist_url)
     to_s16 = av.AudioResampler(format="s16", layout="mono", rate=48_000)
     chunks = [
