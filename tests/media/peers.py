@@ -3,6 +3,7 @@
 import asyncio
 import fractions
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import av
@@ -136,3 +137,11 @@ class WavTrack(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
         self._pts += FRAME
         return frame
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.02)

@@ -7,16 +7,7 @@ import httpx
 
 from tests.harness import LiveServer
 from tests.integration.spaces.space_helpers import bring_on_stage, call, join, open_space
-from tests.media.peers import ToneTrack, connect
-
-
-async def wait_until(condition: object, timeout_s: float = 10.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
+from tests.media.peers import ToneTrack, connect, wait_until
 
 
 def test_a_speaker_is_heard_by_a_listener_and_a_mute_silences_them_at_once(

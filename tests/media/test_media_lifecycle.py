@@ -14,16 +14,7 @@ from tests.integration.spaces.space_helpers import (
     open_space,
     space_events,
 )
-from tests.media.peers import ToneTrack, connect
-
-
-async def wait_until(condition: object, timeout_s: float = 10.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
+from tests.media.peers import ToneTrack, connect, wait_until
 
 
 def test_a_removed_speaker_is_silenced_and_their_connection_closed(

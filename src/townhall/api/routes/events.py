@@ -2,7 +2,9 @@
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
@@ -13,6 +15,7 @@ from townhall.api.auth import services_of, websocket_token
 from townhall.domain.errors import DomainError
 from townhall.realtime.bus import EventBus, Subscription
 from townhall.services import accounts
+from townhall.services.accounts import Principal
 from townhall.services.json import format_time
 from townhall.services.notifications import user_channel
 
@@ -46,22 +49,45 @@ def _now() -> str:
     return format_time(datetime.now(UTC))
 
 
-@router.websocket("/api/v1/events")
-async def user_events(websocket: WebSocket) -> None:
+async def accept_authenticated(websocket: WebSocket) -> Principal | None:
+    """Accepts the socket and finds who is on it; otherwise closes it (4401/4403): None."""
     ctx = services_of(websocket)
     await websocket.accept()
     try:
         credentials = websocket_token(websocket)
         if credentials is None:
             await websocket.close(CLOSE_UNAUTHENTICATED, "log in first")
-            return
+            return None
         token, from_cookie = credentials
         if from_cookie and not same_origin(websocket):
             await websocket.close(CLOSE_FORBIDDEN, "cross-origin")
-            return
-        principal = await run_in_threadpool(accounts.authenticate, ctx, token)
+            return None
+        return await run_in_threadpool(accounts.authenticate, ctx, token)
     except DomainError as exc:
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.message[:120])
+        return None
+
+
+async def serve_until_disconnect(websocket: WebSocket, pump: Coroutine[Any, Any, None]) -> None:
+    """Runs `pump` (server -> client) until the client goes away, then stops it."""
+    task = asyncio.create_task(pump)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+    except WebSocketDisconnect:
+        pass
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+@router.websocket("/api/v1/events")
+async def user_events(websocket: WebSocket) -> None:
+    principal = await accept_authenticated(websocket)
+    if principal is None:
         return
     bus: EventBus = websocket.app.state.container.bus
     with bus.subscribe(user_channel(principal.user_id)) as subscription:
@@ -74,15 +100,4 @@ async def user_events(websocket: WebSocket) -> None:
                 "data": {"user_id": str(principal.user_id)},
             }
         )
-        pump = asyncio.create_task(_forward(websocket, subscription))
-        try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-        except WebSocketDisconnect:
-            pass
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+        await serve_until_disconnect(websocket, _forward(websocket, subscription))

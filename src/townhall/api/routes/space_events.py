@@ -8,26 +8,22 @@
 ```
 """
 
-import asyncio
-import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
-from starlette.websockets import WebSocketDisconnect
 
-from townhall.api.auth import services_of, websocket_token
+from townhall.api.auth import services_of
 from townhall.api.routes.events import (
-    CLOSE_FORBIDDEN,
     CLOSE_TOO_SLOW,
-    CLOSE_UNAUTHENTICATED,
-    same_origin,
+    accept_authenticated,
+    serve_until_disconnect,
 )
 from townhall.container import Container
 from townhall.domain.errors import DomainError, NotFound
 from townhall.realtime.bus import Subscription
-from townhall.services import accounts, spaces
+from townhall.services import spaces
 from townhall.services.context import ServiceContext
 from townhall.services.space_log import frame, space_channel
 from townhall.types import UserId
@@ -113,24 +109,16 @@ def _since(websocket: WebSocket) -> int | None:
 
 @router.websocket("/api/v1/spaces/{space_id}/events")
 async def space_events(websocket: WebSocket, space_id: str) -> None:
+    principal = await accept_authenticated(websocket)
+    if principal is None:
+        return
     ctx = services_of(websocket)
     container: Container = websocket.app.state.container
-    await websocket.accept()
     try:
-        credentials = websocket_token(websocket)
-        if credentials is None:
-            await websocket.close(CLOSE_UNAUTHENTICATED, "log in first")
-            return
-        token, from_cookie = credentials
-        if from_cookie and not same_origin(websocket):
-            await websocket.close(CLOSE_FORBIDDEN, "cross-origin")
-            return
-        principal = await run_in_threadpool(accounts.authenticate, ctx, token)
         parsed = spaces.parse_space_id(space_id)
         since = _since(websocket)
     except DomainError as exc:
-        code = CLOSE_NOT_FOUND if isinstance(exc, NotFound) else CLOSE_UNAUTHENTICATED
-        await websocket.close(code, exc.message[:120])
+        await websocket.close(CLOSE_NOT_FOUND, exc.message[:120])
         return
     with container.bus.subscribe(space_channel(parsed)) as subscription:
         try:
@@ -152,16 +140,7 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
         if since is not None:
             await stream.replay(backlog)
         container.presence.connected(parsed, principal.user_id)
-        pump = asyncio.create_task(stream.forward(subscription))
         try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-        except WebSocketDisconnect:
-            pass
+            await serve_until_disconnect(websocket, stream.forward(subscription))
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
             container.presence.disconnected(parsed, principal.user_id, is_host)
