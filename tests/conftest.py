@@ -38,16 +38,14 @@ def server(
     data_dir = tmp_path_factory.mktemp(f"server-{request.param}")
     database_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
     settings = make_settings(data_dir, database_url)
-    for url in serve_in_thread(settings):
-        yield LiveServer(url=url, settings=settings)
+    yield from serve_in_thread(settings)
 
 
 @pytest.fixture(scope="session")
 def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One SQLite-backed server for tests that need not run on both engines (e.g. browser)."""
     settings = make_settings(tmp_path_factory.mktemp("server-sqlite-only"))
-    for url in serve_in_thread(settings):
-        yield LiveServer(url=url, settings=settings)
+    yield from serve_in_thread(settings)
 
 
 @pytest.fixture

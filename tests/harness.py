@@ -13,6 +13,7 @@ import uvicorn
 
 from townhall.api.app import create_app
 from townhall.config import Settings
+from townhall.container import Container, build_container
 
 TEST_PASSWORD = "correct horse battery"
 
@@ -23,6 +24,8 @@ class LiveServer:
 
     url: str
     settings: Settings
+    container: Container
+    """The server runs in this process, so tests may look at its parts (never change them)."""
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -61,9 +64,10 @@ def make_settings(data_dir: Path, database_url: str = "") -> Settings:
     )
 
 
-def serve_in_thread(settings: Settings) -> Generator[str, None, None]:
+def serve_in_thread(settings: Settings) -> Generator[LiveServer, None, None]:
     """Runs the real app under uvicorn on a free loopback port until the generator closes."""
-    app = create_app(settings)
+    container = build_container(settings)
+    app = create_app(settings, container)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -78,7 +82,7 @@ def serve_in_thread(settings: Settings) -> Generator[str, None, None]:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, container)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

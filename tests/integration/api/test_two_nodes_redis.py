@@ -27,7 +27,7 @@ def two_nodes(
         )
         generator = serve_in_thread(settings)
         generators.append(generator)
-        nodes.append(LiveServer(url=next(generator), settings=settings))
+        nodes.append(next(generator))
     try:
         yield nodes[0], nodes[1]
     finally:

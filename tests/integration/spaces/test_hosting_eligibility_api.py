@@ -13,8 +13,7 @@ def picky_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
     settings = make_settings(tmp_path_factory.mktemp("picky")).with_overrides(
         min_followers_to_host=2
     )
-    for url in serve_in_thread(settings):
-        yield LiveServer(url=url, settings=settings)
+    yield from serve_in_thread(settings)
 
 
 def test_hosting_needs_the_configured_number_of_followers(picky_server: LiveServer) -> None:

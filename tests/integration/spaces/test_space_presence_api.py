@@ -23,8 +23,7 @@ def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
     settings = make_settings(tmp_path_factory.mktemp("presence")).with_overrides(
         host_grace_s=GRACE_S, participant_grace_s=GRACE_S
     )
-    for url in serve_in_thread(settings):
-        yield LiveServer(url=url, settings=settings)
+    yield from serve_in_thread(settings)
 
 
 def wait_for(condition: object, timeout_s: float = 5) -> bool:
