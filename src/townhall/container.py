@@ -78,6 +78,12 @@ class Container:
         await self.bus.start()
         await self.reactions.start()
         self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
+        # Connections do not survive a restart: whoever does not reconnect in time is gone.
+        present = await run_in_threadpool(space_stage.present_in_live_spaces, self.services)
+        for space_id, user_id, is_host in present:
+            self.presence.expect(space_id, user_id, is_host)
+        if present:
+            log.info("waiting for %d people in live Spaces to reconnect", len(present))
 
     async def stop(self) -> None:
         for task in self._timers:

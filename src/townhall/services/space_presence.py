@@ -36,6 +36,15 @@ class SpacePresence:
         if self._connections[key] > 0:
             return
         del self._connections[key]
+        self._start_grace(space_id, user_id, is_host)
+
+    def expect(self, space_id: int, user_id: int, is_host: bool) -> None:
+        """After a restart, everyone in a live Space must come back within their grace."""
+        if not self.is_connected(space_id, user_id) and (space_id, user_id) not in self._timers:
+            self._start_grace(space_id, user_id, is_host)
+
+    def _start_grace(self, space_id: int, user_id: int, is_host: bool) -> None:
+        key = (space_id, user_id)
         grace_s = self._host_grace_s if is_host else self._participant_grace_s
         loop = asyncio.get_running_loop()
         self._timers[key] = loop.call_later(

@@ -230,3 +230,9 @@ def require_participant(session: Session, space_id: int, user_id: int) -> Partic
     if person is None or not person.present:
         raise Forbidden("Join the Space first.", code="not_a_participant")
     return person
+
+
+def present_in_live_spaces(ctx: ServiceContext) -> list[tuple[int, int, bool]]:
+    """(space id, user id, is host) for everyone present in a live Space, e.g. after a restart."""
+    with ctx.uow.read() as uow:
+        return store.present_in_live_spaces(uow.session)

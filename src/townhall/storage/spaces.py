@@ -158,6 +158,15 @@ def mark_everyone_gone(session: Session, space_id: int) -> None:
     )
 
 
+def present_in_live_spaces(session: Session) -> list[tuple[int, int, bool]]:
+    rows = session.execute(
+        select(SpaceParticipantRow.space_id, SpaceParticipantRow.user_id, SpaceRow.host_id)
+        .join(SpaceRow, SpaceRow.id == SpaceParticipantRow.space_id)
+        .where(SpaceRow.state == "live", SpaceParticipantRow.present.is_(True))
+    )
+    return [(space_id, user_id, user_id == host_id) for space_id, user_id, host_id in rows]
+
+
 def live_space_of_host(session: Session, host_id: int) -> SpaceRow | None:
     return session.scalars(
         select(SpaceRow).where(SpaceRow.host_id == host_id, SpaceRow.state == "live")

@@ -1,5 +1,6 @@
 """Connections that drop: a grace period to come back, then leaving (or the Space ending)."""
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -66,3 +67,23 @@ def test_a_listener_whose_connection_is_gone_leaves_after_the_grace(
         next_frame(ws)
     assert wait_for(lambda: listener.id not in participants(host, space["id"]))
     assert get_space(host, space["id"])["state"] == "live"
+
+
+def test_after_a_restart_a_host_who_never_comes_back_ends_the_space(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = make_settings(tmp_path_factory.mktemp("restart")).with_overrides(
+        host_grace_s=GRACE_S, participant_grace_s=GRACE_S
+    )
+    first_run = serve_in_thread(settings)
+    server = next(first_run)
+    host, listener = server.signup(), server.signup()
+    space = open_space(host)
+    join(listener, space["id"])
+    first_run.close()  # the process goes away; nobody's connection survives it
+    second_run = serve_in_thread(settings)
+    same_listener = dataclasses.replace(listener, server=next(second_run))
+    try:
+        assert wait_for(lambda: get_space(same_listener, space["id"])["state"] == "ended")
+    finally:
+        second_run.close()
