@@ -88,6 +88,7 @@ class Space(BaseModel):
     share_url: str
     pinned_post_ids: list[str]
     seq: int = Field(description="the Space's latest event seq: resume its stream from here")
+    host: UserSummary | None = None
 
 
 class SpacePage(BaseModel):

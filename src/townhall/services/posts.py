@@ -5,8 +5,11 @@ import logging
 from townhall.domain import posts as rules
 from townhall.domain.pagination import check_limit, decode_cursor, encode_cursor
 from townhall.domain.social import check_can_interact
+from townhall.domain.spaces.model import SpaceEvent
 from townhall.services.context import ServiceContext
+from townhall.services.json import to_json
 from townhall.services.lookup import require_post, require_user
+from townhall.services.spaces import commit_change, load
 from townhall.services.views import Page, PostView, post_views
 from townhall.storage import posts as post_store
 from townhall.storage import social as social_store
@@ -32,11 +35,10 @@ def do_create_post(
                 UserId(parent.author_id),
                 social_store.block_state(uow.session, author_id, parent.author_id),
             )
+        space = None
         if space_id is not None:
             # Posting from inside a Space, or sharing one: it must exist and be visible to you.
-            from townhall.services.spaces import load
-
-            load(uow.session, space_id, author_id)
+            space = load(uow.session, space_id, author_id, lock=True)
         row = PostRow(
             id=ctx.ids.next_id(),
             author_id=author_id,
@@ -47,6 +49,8 @@ def do_create_post(
         )
         post_store.add_post(uow.session, row)
         view = post_views(uow.session, [row])[0]
+        if space is not None:
+            commit_change(ctx, uow, space, [SpaceEvent("post.shared", {"post": to_json(view)})], [])
     log.info("post %s by %s", row.id, author_id)
     return view
 

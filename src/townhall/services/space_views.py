@@ -38,6 +38,8 @@ class SpaceView:
     share_url: str
     pinned_post_ids: list[int]
     seq: int
+    host: UserSummary | None
+    """Who hosts it, so a card can show them without another request."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,13 @@ def participant_row_views(
     return participant_views(session, [store.to_participant(row) for row in rows])
 
 
-def space_view(row: SpaceRow, space: Space, invited: list[int], pinned: list[int]) -> SpaceView:
+def space_view(
+    row: SpaceRow,
+    space: Space,
+    invited: list[int],
+    pinned: list[int],
+    host: UserSummary | None = None,
+) -> SpaceView:
     return SpaceView(
         id=row.id,
         state=space.state.value,
@@ -101,6 +109,7 @@ def space_view(row: SpaceRow, space: Space, invited: list[int], pinned: list[int
         share_url=f"/s/{row.id}",
         pinned_post_ids=pinned,
         seq=row.event_seq,
+        host=host,
     )
 
 
@@ -112,7 +121,14 @@ def space_views(session: Session, rows: list[SpaceRow]) -> list[SpaceView]:
     stages = store.stage_of(session, ids)
     invites = store.invited_ids(session, ids)
     pins = space_extras.pinned_ids(session, ids)
+    hosts = user_store.get_users(session, {row.host_id for row in rows})
     return [
-        space_view(row, store.to_space(row, stages[row.id]), invites[row.id], pins[row.id])
+        space_view(
+            row,
+            store.to_space(row, stages[row.id]),
+            invites[row.id],
+            pins[row.id],
+            user_summary(hosts[row.host_id]) if row.host_id in hosts else None,
+        )
         for row in rows
     ]

@@ -37,6 +37,7 @@ function withQuery(path, query) {
 }
 
 const user = (username) => `/api/v1/users/${encodeURIComponent(username)}`;
+const spacePath = (id) => `/api/v1/spaces/${encodeURIComponent(id)}`;
 
 /**
  * Builds the client. onUnauthenticated runs when a call meant for a logged-in
@@ -114,11 +115,59 @@ export function createApi({ onUnauthenticated }) {
     block: (username) => request("POST", `${user(username)}/block`),
     unblock: (username) => request("DELETE", `${user(username)}/block`),
 
-    createPost: (text) => request("POST", "/api/v1/posts", { json: { text } }),
+    createPost: (text, spaceId) =>
+      request("POST", "/api/v1/posts", { json: spaceId ? { text, space_id: spaceId } : { text } }),
+    post: (id, signal) => request("GET", `/api/v1/posts/${encodeURIComponent(id)}`, { signal }),
     timeline: (cursor, signal) => request("GET", "/api/v1/timeline", { query: { cursor }, signal }),
 
     notifications: (cursor, signal, limit) =>
       request("GET", "/api/v1/notifications", { query: { cursor, limit }, signal }),
     markNotificationsRead: () => request("POST", "/api/v1/notifications/read"),
+
+    spaces: (query, signal) => request("GET", "/api/v1/spaces", { query, signal }),
+    createSpace: (fields) => request("POST", "/api/v1/spaces", { json: fields }),
+    space: (id, signal) => request("GET", spacePath(id), { signal, expectAuth: false }),
+    updateSpace: (id, fields) => request("PATCH", spacePath(id), { json: fields }),
+    cancelSpace: (id) => request("DELETE", spacePath(id)),
+    startSpace: (id) => request("POST", `${spacePath(id)}/start`),
+    endSpace: (id) => request("POST", `${spacePath(id)}/end`),
+    remindMe: (id) => request("POST", `${spacePath(id)}/reminders`),
+    joinSpace: (id) => request("POST", `${spacePath(id)}/join`),
+    leaveSpace: (id) => request("POST", `${spacePath(id)}/leave`),
+    participants: (id, signal) =>
+      request("GET", `${spacePath(id)}/participants`, { signal, expectAuth: false }),
+    raiseHand: (id) => request("POST", `${spacePath(id)}/speak-requests`),
+    lowerHand: (id) => request("DELETE", `${spacePath(id)}/speak-requests/me`),
+    approveRequest: (id, userId) =>
+      request("POST", `${spacePath(id)}/speak-requests/${encodeURIComponent(userId)}/approve`),
+    denyRequest: (id, userId) =>
+      request("POST", `${spacePath(id)}/speak-requests/${encodeURIComponent(userId)}/deny`),
+    invite: (id, userId, role) =>
+      request("POST", `${spacePath(id)}/invites`, { json: { user_id: userId, role } }),
+    acceptInvite: (id) => request("POST", `${spacePath(id)}/invites/accept`),
+    declineInvite: (id) => request("POST", `${spacePath(id)}/invites/decline`),
+    setRole: (id, userId, role) =>
+      request("POST", `${spacePath(id)}/participants/${encodeURIComponent(userId)}/role`, {
+        json: { role },
+      }),
+    mute: (id, userId) =>
+      request("POST", `${spacePath(id)}/participants/${encodeURIComponent(userId)}/mute`),
+    setSelfMuted: (id, muted) =>
+      request("POST", `${spacePath(id)}/participants/me/${muted ? "mute" : "unmute"}`),
+    removeParticipant: (id, userId, block) =>
+      request("POST", `${spacePath(id)}/participants/${encodeURIComponent(userId)}/remove`, {
+        json: { block },
+      }),
+    react: (id, emoji) => request("POST", `${spacePath(id)}/reactions`, { json: { emoji } }),
+    pin: (id, postId) => request("POST", `${spacePath(id)}/pins`, { json: { post_id: postId } }),
+    unpin: (id, postId) => request("DELETE", `${spacePath(id)}/pins/${encodeURIComponent(postId)}`),
+    sharedPosts: (id, signal) =>
+      request("GET", `${spacePath(id)}/shared-posts`, { signal, expectAuth: false }),
+    polls: (id, signal) => request("GET", `${spacePath(id)}/polls`, { signal, expectAuth: false }),
+    openPoll: (id, fields) => request("POST", `${spacePath(id)}/polls`, { json: fields }),
+    vote: (id, pollId, option) =>
+      request("POST", `${spacePath(id)}/polls/${encodeURIComponent(pollId)}/votes`, {
+        json: { option },
+      }),
   };
 }

@@ -24,7 +24,8 @@ import { notFoundPage } from "./pages/notfound.js";
 import { notificationsPage } from "./pages/notifications.js";
 import { profilePage } from "./pages/profile.js";
 import { settingsPage } from "./pages/settings.js";
-import { spacePage, spacesPage } from "./pages/spaces.js";
+import { spaceRoomPage } from "./pages/space-room.js";
+import { spacesPage } from "./pages/spaces.js";
 import { Router } from "./router.js";
 import { Session } from "./session.js";
 
@@ -39,7 +40,8 @@ const ROUTES = [
   { path: "/u/:username", page: profilePage },
   { path: "/u/:username/followers", page: followersPage },
   { path: "/u/:username/following", page: followingPage },
-  { path: "/s/:space_id", page: spacePage },
+  // Public: a logged-out visitor gets the Space's preview and "Log in to join".
+  { path: "/s/:space_id", page: spaceRoomPage, public: true },
 ];
 const NOTIFICATIONS_PATH = "/notifications";
 const UNREAD_SCAN_LIMIT = 50;
@@ -66,7 +68,18 @@ function createAnnouncer(region) {
 function describeNotification(frame) {
   const notification = frame.data ?? {};
   const who = notification.actor ? `@${notification.actor.username}` : "Someone";
-  return notification.kind === "follow" ? `${who} followed you.` : "New notification.";
+  switch (notification.kind) {
+    case "follow":
+      return `${who} followed you.`;
+    case "space_live":
+      return `${who} is live in a Space.`;
+    case "space_reminder":
+      return "A Space you're waiting for is starting.";
+    case "invite":
+      return `${who} invited you to speak in a Space.`;
+    default:
+      return "New notification.";
+  }
 }
 
 async function boot() {
@@ -140,7 +153,7 @@ async function boot() {
     const me = session.me;
     if (route?.redirect) return router.navigate(route.redirect(me), { replace: true });
     if (route?.guest && me) return router.navigate(nextPath(url), { replace: true });
-    if (!route?.guest && !me) {
+    if (!route?.guest && !route?.public && !me) {
       const next = url.pathname + url.search;
       const login = next === "/" ? "/login" : `/login?${new URLSearchParams({ next })}`;
       return router.navigate(login, { replace: true });

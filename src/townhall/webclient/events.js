@@ -1,26 +1,41 @@
 /**
- * The personal event stream (/api/v1/events): one WebSocket, authenticated by
- * the session cookie, that reconnects with jittered exponential backoff.
+ * An event stream over one WebSocket, authenticated by the session cookie,
+ * that reconnects with jittered exponential backoff. Used for the personal
+ * stream (/api/v1/events) and for a Space's stream (/api/v1/spaces/{id}/events).
  *
  * Dispatches "status" (this.state is "connecting" | "connected" |
- * "reconnecting" | "offline"), one event per frame type with the frame as
- * detail ("notification", ...), "resync" after a reconnect (the caller should
- * refetch what it shows: frames sent while away are not replayed), and
- * "unauthenticated" when the server says the session is gone.
+ * "reconnecting" | "offline"), "ready" with the ready frame, one event per
+ * frame type with the frame as detail ("notification", ...), "frame" for every
+ * frame after ready, "resync" after a reconnect (unless the stream resumes:
+ * then the server replays what was missed, or sends its own "resync"),
+ * "unauthenticated" when the server says the session is gone and "gone" when
+ * the thing streamed no longer exists (close code 4404).
  */
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403;
+const CLOSE_NOT_FOUND = 4404;
 
 export function eventsUrl(location) {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/api/v1/events`;
+  return `${socketScheme(location)}//${location.host}/api/v1/events`;
+}
+
+function socketScheme(location) {
+  return location.protocol === "https:" ? "wss:" : "ws:";
+}
+
+/** A Space's stream; since (the last seq applied) makes the server replay what came after. */
+export function spaceEventsUrl(location, spaceId, since) {
+  const path = `/api/v1/spaces/${encodeURIComponent(spaceId)}/events`;
+  const base = `${socketScheme(location)}//${location.host}${path}`;
+  return since === null || since === undefined ? base : `${base}?since=${since}`;
 }
 
 export class EventStream extends EventTarget {
   #url;
+  #resumes;
   #socket = null;
   #retryTimer = null;
   #failures = 0;
@@ -28,9 +43,14 @@ export class EventStream extends EventTarget {
   #everReady = false;
   #state = "offline";
 
-  constructor(url) {
+  /**
+   * url: a string, or a function called before each connection (to add ?since=).
+   * resumes: the server replays missed frames on reconnect, so no "resync" is needed.
+   */
+  constructor(url, { resumes = false } = {}) {
     super();
-    this.#url = url;
+    this.#url = typeof url === "function" ? url : () => url;
+    this.#resumes = resumes;
     this.reconnectNow = this.reconnectNow.bind(this);
   }
 
@@ -74,7 +94,7 @@ export class EventStream extends EventTarget {
   #connect() {
     this.#retryTimer = null;
     this.#setState(this.#everReady ? "reconnecting" : "connecting");
-    const socket = new WebSocket(this.#url);
+    const socket = new WebSocket(this.#url());
     this.#socket = socket;
     socket.addEventListener("message", (event) => {
       if (socket === this.#socket) this.#onFrame(event.data);
@@ -86,6 +106,11 @@ export class EventStream extends EventTarget {
       if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
         this.stop();
         this.dispatchEvent(new CustomEvent("unauthenticated"));
+        return;
+      }
+      if (event.code === CLOSE_NOT_FOUND) {
+        this.stop();
+        this.dispatchEvent(new CustomEvent("gone"));
         return;
       }
       this.#scheduleRetry();
@@ -105,9 +130,11 @@ export class EventStream extends EventTarget {
       this.#everReady = true;
       this.#failures = 0;
       this.#setState("connected");
-      if (resumed) this.dispatchEvent(new CustomEvent("resync"));
+      this.dispatchEvent(new CustomEvent("ready", { detail: frame }));
+      if (resumed && !this.#resumes) this.dispatchEvent(new CustomEvent("resync"));
       return;
     }
+    this.dispatchEvent(new CustomEvent("frame", { detail: frame }));
     this.dispatchEvent(new CustomEvent(frame.type, { detail: frame }));
   }
 

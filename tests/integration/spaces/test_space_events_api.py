@@ -309,3 +309,21 @@ def test_pins_are_for_the_stage_and_at_most_five(
     assert call(alice, "DELETE", f"/api/v1/spaces/{sid}/pins/{posts[0]['id']}").status_code == 404
     shared = call(bob, "GET", f"/api/v1/spaces/{sid}/shared-posts").json()["data"]
     assert [p["id"] for p in shared] == [p["id"] for p in reversed(posts)]
+
+
+def test_a_post_from_inside_the_space_reaches_everyone_in_it(
+    server: LiveServer, alice: Account, bob: Account
+) -> None:
+    space = open_space(alice)
+    sid = space["id"]
+    join(bob, sid)
+    assert get_space(bob, sid)["host"]["username"] == alice.username
+    with space_events(server, alice, sid) as ws:
+        next_frame(ws)
+        post = call(
+            bob, "POST", "/api/v1/posts", json={"text": "hello room", "space_id": sid}
+        ).json()
+        shared = frames_until(ws, "post.shared")[-1]
+    assert shared["data"]["post"]["id"] == post["id"]
+    assert shared["data"]["post"]["author"]["username"] == bob.username
+    assert shared["seq"] is not None

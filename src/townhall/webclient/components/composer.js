@@ -12,14 +12,20 @@ function limitState(count) {
   return "ok";
 }
 
-/** onPosted(post) runs with the server's post once it is created. */
-export function composer(ctx, { onPosted }) {
+/**
+ * onPosted(post) runs with the server's post once it is created. With spaceId
+ * the post is shared into that Space.
+ */
+export function composer(
+  ctx,
+  { onPosted, spaceId = null, placeholder = "What's happening?", label = "Write a post" },
+) {
   const ids = { text: uid("compose"), count: uid("count"), error: uid("compose-error") };
   const textarea = h("textarea", {
     id: ids.text,
     name: "text",
     rows: 3,
-    placeholder: "What's happening?",
+    placeholder,
     "aria-describedby": `${ids.count} ${ids.error}`,
   });
   const counter = h("span", { id: ids.count, class: "counter" }, `0/${POST_MAX_CHARS}`);
@@ -56,7 +62,7 @@ export function composer(ctx, { onPosted }) {
     update();
     button.textContent = "Posting…";
     try {
-      const post = await ctx.api.createPost(textarea.value);
+      const post = await ctx.api.createPost(textarea.value, spaceId);
       textarea.value = "";
       onPosted(post);
       ctx.announce("Your post was sent.");
@@ -81,7 +87,7 @@ export function composer(ctx, { onPosted }) {
   return h(
     "form",
     { class: "composer card", onsubmit: submit },
-    h("label", { for: ids.text, class: "visually-hidden" }, "Write a post"),
+    h("label", { for: ids.text, class: "visually-hidden" }, label),
     textarea,
     error,
     h("div", { class: "composer-foot" }, counter, limitNote, button),
