@@ -80,10 +80,20 @@ def commit_change(
     if loaded.space.state is SpaceState.ENDED:
         store.mark_everyone_gone(uow.session, loaded.row.id)
     uow.session.flush()
+    count_before = loaded.row.participant_count
     loaded.row.participant_count = store.count_present(uow.session, loaded.row.id)
     enriched = [_enrich(uow.session, loaded, event) for event in events]
     space_log.record(uow, loaded.row, enriched, now)
+    if loaded.row.participant_count != count_before:
+        space_log.ephemeral(
+            uow,
+            loaded.row.id,
+            "listeners.count",
+            {"participant_count": loaded.row.participant_count},
+            now,
+        )
     if any(e.type == "space.ended" for e in events):
+        # polls.py builds on this module, so it is imported here, when a Space ends.
         from townhall.services.polls import close_polls_of
 
         close_polls_of(ctx, uow, loaded, now)

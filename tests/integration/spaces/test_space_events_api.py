@@ -327,3 +327,14 @@ def test_a_post_from_inside_the_space_reaches_everyone_in_it(
     assert shared["data"]["post"]["id"] == post["id"]
     assert shared["data"]["post"]["author"]["username"] == bob.username
     assert shared["seq"] is not None
+
+
+def test_the_audience_count_is_announced_when_it_changes(
+    server: LiveServer, alice: Account, bob: Account
+) -> None:
+    space = open_space(alice)
+    with space_events(server, alice, space["id"]) as ws:
+        next_frame(ws)
+        join(bob, space["id"])
+        count = frames_until(ws, "listeners.count")[-1]
+    assert count["data"] == {"participant_count": 2} and count["seq"] is None
