@@ -157,9 +157,9 @@ def update(
     captions: bool | None = None,
     recording: bool | None = None,
 ) -> list[SpaceEvent]:
+    require_state(space.state, SpaceState.SCHEDULED, SpaceState.LIVE)
     role = Role.HOST if actor_id == space.host_id else _role_of(space, actor)
     check_allowed(Action.UPDATE, role)
-    require_state(space.state, SpaceState.SCHEDULED, SpaceState.LIVE)
     if title is not None:
         space.title = check_title(title)
     if who_can_speak is not None:
@@ -230,7 +230,8 @@ def raise_hand(
     check_allowed(Action.RAISE_HAND, _role_of(space, participant))
     if space.who_can_speak is WhoCanSpeak.INVITED and not invited:
         raise Forbidden("In this Space only people the hosts invite can speak.", code="invite_only")
-    if space.who_can_speak is WhoCanSpeak.FOLLOWED and not (access.followed_by_host or invited):
+    # An invited person accepts their invite instead of asking.
+    if space.who_can_speak is WhoCanSpeak.FOLLOWED and not access.followed_by_host:
         raise Forbidden(
             "In this Space only people the host follows can ask to speak.", code="followed_only"
         )
@@ -241,6 +242,7 @@ def raise_hand(
 
 
 def lower_hand(space: Space, participant: Participant | None) -> list[SpaceEvent]:
+    _check_live(space)
     participant = _require_present(participant)
     if not participant.hand_raised:
         return []
@@ -320,6 +322,9 @@ def accept_invite(
     _check_live(space)
     if invite_role is None:
         raise NotFound("You have no invite to this Space.", code="no_invite")
+    if invite_role not in (Role.SPEAKER, Role.COHOST):
+        raise Invalid("Invites are to speak or to co-host.", code="invalid_role")
+    participant = _require_present(participant)
     if participant.role is invite_role or (
         participant.role is Role.COHOST and invite_role is Role.SPEAKER
     ):
