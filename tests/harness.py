@@ -25,7 +25,7 @@ class LiveServer:
     url: str
     settings: Settings
     container: Container
-    """The server runs in this process, so tests may look at its parts (never change them)."""
+    """The server runs in this process, so tests may look at its parts and shorten timers."""
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

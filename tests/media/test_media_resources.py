@@ -50,3 +50,33 @@ def test_listening_and_hanging_up_repeatedly_leaves_open_files_and_tasks_flat(
     assert container.media.session_count() == 0
     room = container.media.room(int(space["id"]))
     assert room is not None and room.listener_count == 0
+
+
+def test_a_room_nobody_is_connected_to_closes_and_reopens_on_demand(
+    sqlite_server: LiveServer,
+) -> None:
+    host, listener = sqlite_server.signup(), sqlite_server.signup()
+    space = open_space(host)
+    join(listener, space["id"])
+    media = sqlite_server.container.media
+    space_id = int(space["id"])
+
+    async def scenario() -> None:
+        media.room_idle_s = 0.3
+        try:
+            peer = await connect(sqlite_server.url, listener.token, space["id"], "listen", None)
+            assert media.room(space_id) is not None
+            async with httpx.AsyncClient(base_url=sqlite_server.url) as client:
+                await client.delete(
+                    f"/api/v1/spaces/{space['id']}/rtc/sessions/{peer.session_id}",
+                    headers={"Authorization": f"Bearer {listener.token}"},
+                )
+            await peer.close()
+            await wait_until(lambda: media.room(space_id) is None, 10)
+            again = await connect(sqlite_server.url, listener.token, space["id"], "listen", None)
+            assert media.room(space_id) is not None
+            await again.close()
+        finally:
+            media.room_idle_s = 30.0
+
+    asyncio.run(scenario())

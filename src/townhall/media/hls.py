@@ -7,6 +7,7 @@ and later the recording. Closing writes #EXT-X-ENDLIST, turning the live playlis
 import logging
 import queue
 import threading
+import time
 from pathlib import Path
 
 import av
@@ -26,6 +27,8 @@ QUEUE_FRAMES = 500
 class HlsWriter:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # Segments are cached forever, so a room opened again must never reuse a name.
+        self.epoch = int(time.time())
         directory.mkdir(parents=True, exist_ok=True)
         self._queue: queue.Queue[Pcm | None] = queue.Queue(maxsize=QUEUE_FRAMES)
         self._thread = threading.Thread(target=self._run, name=f"hls-{directory.name}", daemon=True)
@@ -58,7 +61,7 @@ class HlsWriter:
                     "hls_list_size": "0",
                     "hls_segment_type": "mpegts",
                     "hls_flags": "independent_segments+program_date_time+temp_file",
-                    "hls_segment_filename": str(self.directory / "seg%05d.ts"),
+                    "hls_segment_filename": str(self.directory / f"seg{self.epoch}-%05d.ts"),
                 },
             )
         except Exception:

@@ -36,6 +36,8 @@ log = logging.getLogger("townhall.media")
 Grant = Callable[[int, int], Awaitable[Any]]
 """(user_id, space_id) -> a grant with `.muted`, or raises a DomainError."""
 Frame = Callable[[str, int, dict[str, Any]], dict[str, Any]]
+ROOM_IDLE_S = 30.0
+"""How long a room with no connections keeps mixing before it closes (reloads come back)."""
 
 
 @dataclass
@@ -70,6 +72,9 @@ class MediaService:
         self._rooms: dict[int, LiveRoom] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._sessions: dict[str, PeerSession] = {}
+        self._idle_timers: dict[int, asyncio.TimerHandle] = {}
+        self._background: set[asyncio.Future[None]] = set()
+        self.room_idle_s = ROOM_IDLE_S
 
     # Rooms ------------------------------------------------------------------------------
 
@@ -77,6 +82,9 @@ class MediaService:
         return self._rooms.get(space_id)
 
     def _ensure_room(self, space_id: int) -> LiveRoom:
+        timer = self._idle_timers.pop(space_id, None)
+        if timer is not None:
+            timer.cancel()
         room = self._rooms.get(space_id)
         if room is None:
             hls = HlsWriter(self._hls_root / str(space_id)) if self._hls_root else None
@@ -129,7 +137,26 @@ class MediaService:
         elif kind in ("participant.removed", "participant.left"):
             await self._close_user(space_id, user_id, kinds={"publish", "listen"})
 
+    def _close_when_idle(self, space_id: int) -> None:
+        """A room nobody is connected to stops mixing and encoding after a while."""
+        if space_id in self._idle_timers:
+            return
+
+        def expire() -> None:
+            self._idle_timers.pop(space_id, None)
+            if not any(s.space_id == space_id for s in self._sessions.values()):
+                task = asyncio.ensure_future(self.close_room(space_id))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+        self._idle_timers[space_id] = asyncio.get_running_loop().call_later(
+            self.room_idle_s, expire
+        )
+
     async def close_room(self, space_id: int) -> None:
+        timer = self._idle_timers.pop(space_id, None)
+        if timer is not None:
+            timer.cancel()
         await self._close_user(space_id, None, kinds={"publish", "listen"})
         room = self._rooms.pop(space_id, None)
         watcher = self._watchers.pop(space_id, None)
@@ -232,6 +259,8 @@ class MediaService:
         self._sessions.pop(session.id, None)
         room = self._rooms.get(session.space_id)
         if room is not None:
+            if not any(s.space_id == session.space_id for s in self._sessions.values()):
+                self._close_when_idle(session.space_id)
             if session.listener_track is not None:
                 room.remove_listener(session.listener_track)
             if session.ears is not None:
@@ -264,6 +293,9 @@ class MediaService:
         return sum(1 for s in self._sessions.values() if space_id is None or s.space_id == space_id)
 
     async def close(self) -> None:
+        for timer in self._idle_timers.values():
+            timer.cancel()
+        self._idle_timers.clear()
         for space_id in list(self._rooms):
             await self.close_room(space_id)
         for session in list(self._sessions.values()):

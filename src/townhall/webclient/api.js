@@ -45,9 +45,9 @@ const spacePath = (id) => `/api/v1/spaces/${encodeURIComponent(id)}`;
  */
 export function createApi({ onUnauthenticated }) {
   async function request(method, path, options = {}) {
-    const { json, body, contentType, query, signal, expectAuth = true } = options;
+    const { json, body, contentType, query, signal, keepalive, expectAuth = true } = options;
     const headers = { Accept: "application/json" };
-    const init = { method, headers, credentials: "same-origin", signal };
+    const init = { method, headers, credentials: "same-origin", signal, keepalive };
     if (json !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(json);
@@ -165,6 +165,17 @@ export function createApi({ onUnauthenticated }) {
       request("GET", `${spacePath(id)}/shared-posts`, { signal, expectAuth: false }),
     polls: (id, signal) => request("GET", `${spacePath(id)}/polls`, { signal, expectAuth: false }),
     openPoll: (id, fields) => request("POST", `${spacePath(id)}/polls`, { json: fields }),
+    /** Live audio: an SDP offer in, the server's answer (with its candidates) out. */
+    rtcPublish: (id, offer, signal) =>
+      request("POST", `${spacePath(id)}/rtc/publish`, { json: offer, signal }),
+    rtcListen: (id, offer, signal) =>
+      request("POST", `${spacePath(id)}/rtc/listen`, { json: offer, signal }),
+    /** keepalive lets the hang-up outlive the page (leaving, closing the tab). */
+    hangUp: (id, sessionId, { keepalive = false } = {}) =>
+      request("DELETE", `${spacePath(id)}/rtc/sessions/${encodeURIComponent(sessionId)}`, {
+        keepalive,
+        expectAuth: false,
+      }),
     vote: (id, pollId, option) =>
       request("POST", `${spacePath(id)}/polls/${encodeURIComponent(pollId)}/votes`, {
         json: { option },

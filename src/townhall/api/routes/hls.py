@@ -11,7 +11,7 @@ from townhall.services.spaces import parse_space_id
 
 router = APIRouter(tags=["live audio"])
 
-FILE_NAME = re.compile(r"(index\.m3u8|seg\d{5}\.ts)")
+FILE_NAME = re.compile(r"(index\.m3u8|seg\d{1,12}-\d{5}\.ts)")
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 """Segments never change once written, so caches may keep them for good."""
 LIVE_PLAYLIST_CACHE = "public, max-age=1"

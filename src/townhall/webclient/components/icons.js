@@ -44,6 +44,11 @@ const SHAPES = {
       },
     ],
   ],
+  volume: [
+    ["path", { d: "M4 9.5v5h3.5l4.5 4v-13l-4.5 4z" }],
+    ["path", { d: "M15.5 9a4 4 0 0 1 0 6M18 6.5a7.5 7.5 0 0 1 0 11" }],
+  ],
+  stop: [["rect", { x: 7, y: 7, width: 10, height: 10, rx: 1.5 }]],
   hand: [
     [
       "path",

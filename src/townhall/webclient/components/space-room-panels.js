@@ -28,7 +28,7 @@ function button(label, onClick, className = "btn btn-primary") {
 }
 
 /** What the notice should say now, as a key (to rebuild only on change) and a builder. */
-function noticeFor(room, { join, start, cancel }) {
+function noticeFor(room, { join, start, cancel, listen }) {
   const { space } = room;
   const me = room.me();
   const spaces = () => h("a", { class: "btn btn-secondary", href: "/spaces" }, "Back to Spaces");
@@ -50,19 +50,26 @@ function noticeFor(room, { join, start, cancel }) {
     const live = space.state === "live";
     return [
       `preview:${space.state}`,
-      (node) =>
+      (node) => {
         card(
           node,
           "preview",
           live ? "Listen in" : "Coming up",
           live
-            ? "Log in to join the conversation, react and ask to speak."
+            ? "Listen now. Log in to join the conversation, react and ask to speak."
             : `Starts ${startTime(space.scheduled_start)}. Log in to set a reminder.`,
           [
-            h("a", { class: "btn btn-primary", href: `/login?${next}` }, "Log in to join"),
+            h(
+              "a",
+              { class: live ? "btn btn-secondary" : "btn btn-primary", href: `/login?${next}` },
+              "Log in to join",
+            ),
             h("a", { class: "btn btn-secondary", href: `/signup?${next}` }, "Create an account"),
           ],
-        ),
+        );
+        // The player outlives rebuilds of the card, so what plays keeps playing.
+        if (live && listen) node.querySelector("h2 + p").after(listen);
+      },
     ];
   }
   if (room.removed) {
@@ -132,7 +139,7 @@ function noticeFor(room, { join, start, cancel }) {
   return ["", null];
 }
 
-/** actions: join(), start(), cancel() for the notice's buttons. */
+/** actions: join(), start(), cancel() for the notice's buttons; listen, the share page's player. */
 export function roomNotice(room, actions) {
   const node = h("div", { class: "room-notice", hidden: true });
   let shown = null;
@@ -209,8 +216,12 @@ export function inviteBanner(room, { onChange }) {
   };
 }
 
-/** Your controls: mic (on stage), hand (listeners), Invite (hosts), and the reactions. */
-export function roomControls(room, { onReact, onChange }) {
+/**
+ * Your controls: mic and its level meter (on stage), hand (listeners), Invite
+ * (hosts), and the reactions. micMeter is the meter's node; silenceMic() turns
+ * the microphone off at once when you mute, before the server hears of it.
+ */
+export function roomControls(room, { onReact, onChange, micMeter = null, silenceMic = () => {} }) {
   const { ctx, id } = room;
   const mic = h("button", { type: "button", class: "btn btn-mic", hidden: true });
   const hand = h("button", { type: "button", class: "btn btn-primary", hidden: true });
@@ -224,7 +235,7 @@ export function roomControls(room, { onReact, onChange }) {
   const node = h(
     "section",
     { class: "room-controls card", "aria-label": "Your controls", hidden: true },
-    h("div", { class: "controls-row" }, mic, hand, invite),
+    h("div", { class: "controls-row" }, mic, micMeter, hand, invite),
     note,
     reactionBar({ onReact }),
   );
@@ -232,6 +243,7 @@ export function roomControls(room, { onReact, onChange }) {
   mic.addEventListener("click", async () => {
     const me = room.me();
     if (!me) return;
+    if (!me.muted) silenceMic();
     mic.disabled = true;
     const participant = await room.act(() => ctx.api.setSelfMuted(id, !me.muted));
     mic.disabled = false;

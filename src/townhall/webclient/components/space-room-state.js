@@ -145,7 +145,8 @@ function applyParticipant(room, frame, { announce, say }) {
 /**
  * Applies one frame. effects: announce(text) for what concerns you (a toast),
  * say(text) for quieter changes (screen readers only), react(item) for a
- * reaction, started() / ended() / leftUnasked() for the page to act on.
+ * reaction, speaking({user_id, level}) while someone talks, started() /
+ * ended() / leftUnasked() for the page to act on.
  * Returns true when the room needs repainting.
  */
 export function applyFrame(room, frame, effects) {
@@ -233,6 +234,9 @@ export function applyFrame(room, frame, effects) {
       return false;
     case "reactions":
       for (const item of data.items ?? []) effects.react(item);
+      return false;
+    case "speaking":
+      effects.speaking?.(data);
       return false;
     default:
       return false;

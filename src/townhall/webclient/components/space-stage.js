@@ -15,6 +15,11 @@ import { handleOf, isModerator, isOnStage, nameOf, roleBadge, userOf } from "./s
 
 /** More listeners than this are summed up rather than drawn. */
 const LISTENERS_SHOWN = 200;
+/** A speaker's ring stays this long after their last `speaking` event (they come at 5/s). */
+const SPEAKING_HOLD_MS = 600;
+/** `speaking` levels (dBFS) from the server's threshold to loud, for the ring's strength. */
+const QUIET_DBFS = -45;
+const LOUD_DBFS = -10;
 
 function micState(muted) {
   const label = muted ? "Muted" : "Microphone on";
@@ -243,6 +248,26 @@ export function stagePanels(room) {
     listenersMore,
   );
 
+  const speakingTimers = new Map();
+
+  /** Rings a speaker's avatar while `speaking` events keep coming for them. */
+  function speaking(userId, level) {
+    const key = String(userId);
+    const tile = stageList.querySelector(`[data-user-id="${CSS.escape(key)}"]`);
+    if (!tile) return;
+    const strength = (Number(level) - QUIET_DBFS) / (LOUD_DBFS - QUIET_DBFS);
+    tile.style.setProperty("--speak", String(Math.min(1, Math.max(0.25, strength || 0))));
+    tile.dataset.speaking = "true";
+    clearTimeout(speakingTimers.get(key));
+    speakingTimers.set(
+      key,
+      setTimeout(() => {
+        speakingTimers.delete(key);
+        delete tile.dataset.speaking;
+      }, SPEAKING_HOLD_MS),
+    );
+  }
+
   function paint() {
     const everyone = room.sorted();
     const onStage = everyone.filter(isOnStage);
@@ -278,5 +303,5 @@ export function stagePanels(room) {
     requestsEmpty.hidden = raised.length > 0;
   }
 
-  return { stage, requests, listeners, paint };
+  return { stage, requests, listeners, paint, speaking };
 }

@@ -9,6 +9,10 @@
  *           a reconnect resumes from the last seq applied; "resync" refetches all
  *
  * The state lives in `room`; the panels (components/space-*.js) paint from it.
+ * Sound: a participant hears the room over WebRTC and speaks when on stage
+ * (components/space-audio.js, which follows the room's state after every
+ * repaint); a logged-out visitor gets a Listen button that plays HLS
+ * (components/space-hls.js). `speaking` events ring the speaker's avatar.
  */
 
 import { isAbort } from "../api.js";
@@ -16,6 +20,8 @@ import { h, replace } from "../dom.js";
 import { EventStream, spaceEventsUrl } from "../events.js";
 import { confirmDialog } from "../components/dialog.js";
 import { icon } from "../components/icons.js";
+import { roomAudio } from "../components/space-audio.js";
+import { hlsPlayer } from "../components/space-hls.js";
 import { isModerator } from "../components/space-people.js";
 import { pollsPanel } from "../components/space-polls.js";
 import { postsPanel } from "../components/space-posts.js";
@@ -51,10 +57,13 @@ export function spaceRoomPage(ctx) {
   // ---- the page's parts ----
 
   const header = roomHeader(room, { onLeave: leave, onEnd: end });
+  const audio = myId ? roomAudio(room) : null;
+  const hls = myId ? null : hlsPlayer(room);
   const notice = roomNotice(room, {
     join: () => join({ announceFailure: true }),
     start: startSpace,
     cancel: cancelSpace,
+    listen: hls?.node,
   });
   const invite = inviteBanner(room, { onChange: () => paintAll() });
   const stage = stagePanels(room);
@@ -68,6 +77,8 @@ export function spaceRoomPage(ctx) {
       });
     },
     onChange: () => paintAll(),
+    micMeter: audio?.meter,
+    silenceMic: () => audio?.setMicEnabled(false),
   });
   const polls = pollsPanel(room);
   const posts = postsPanel(room);
@@ -80,6 +91,7 @@ export function spaceRoomPage(ctx) {
     header.node,
     notice.node,
     invite.node,
+    audio?.node,
     stageWrap,
     controls.node,
     stage.requests,
@@ -124,6 +136,8 @@ export function spaceRoomPage(ctx) {
     polls.node.hidden = room.polls.size === 0 && !(isModerator(room.me()) && state === "live");
     polls.paint();
     posts.paint();
+    audio?.sync();
+    hls?.sync();
     page.setAttribute("aria-busy", "false");
   }
 
@@ -177,6 +191,8 @@ export function spaceRoomPage(ctx) {
       room.upsert(await ctx.api.joinSpace(id));
       room.removed = null;
       room.joinError = null;
+      // Sound starts now, not after the rest of the room has loaded.
+      audio?.sync();
     } catch (err) {
       if (isAbort(err)) throw err;
       if (err.status === 403) room.joinError = err.message;
@@ -189,6 +205,8 @@ export function spaceRoomPage(ctx) {
 
   function showGone() {
     stream?.stop();
+    audio?.stop();
+    hls?.stop();
     ctx.setTitle("Space not found");
     page.setAttribute("aria-busy", "false");
     replace(
@@ -233,6 +251,9 @@ export function spaceRoomPage(ctx) {
     react(item) {
       // Your own rose when you tapped.
       if (item.user_id !== myId) layer.show(item.emoji, stageTile(item.user_id));
+    },
+    speaking(data) {
+      stage.speaking(data.user_id, data.level);
     },
     started() {
       ctx.announce("The Space has started.");
@@ -287,6 +308,7 @@ export function spaceRoomPage(ctx) {
     try {
       await ctx.api.leaveSpace(id);
       stream?.stop();
+      audio?.stop({ hangUp: false });
       ctx.announce("You left the Space.");
       ctx.navigate("/spaces");
     } catch (err) {
@@ -374,6 +396,8 @@ export function spaceRoomPage(ctx) {
   signal.addEventListener("abort", () => {
     for (const timer of timers) clearInterval(timer);
     stream?.stop();
+    audio?.stop();
+    hls?.stop();
   });
 
   (async () => {
