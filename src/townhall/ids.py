@@ -52,3 +52,15 @@ def id_for_time_ms(unix_ms: int, node_id: int = 0, sequence: int = 0) -> int:
         | (node_id << SEQUENCE_BITS)
         | sequence
     )
+
+
+MAX_ID = (1 << 63) - 1
+"""Ids are signed 64-bit in both databases; a larger number cannot name anything."""
+
+
+def parse_id_text(raw: str) -> int | None:
+    """An id as clients send it (decimal text), or None when it cannot be one of ours."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None

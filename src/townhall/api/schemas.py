@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from townhall.ids import parse_id_text
+
 
 class Body(BaseModel):
     """Strict types: a number where text belongs is a 422, not silently converted."""
@@ -124,6 +126,5 @@ def parse_id(raw: str | None) -> int | None:
     """Ids are digit strings; anything else cannot name a record, so it is treated as unknown."""
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 19 or not raw.isascii():
-        return -1
-    return int(raw)
+    parsed = parse_id_text(raw)
+    return -1 if parsed is None else parsed

@@ -1,6 +1,7 @@
 """Cursor pagination rules shared by every list: limits and opaque cursors."""
 
 from townhall.domain.errors import Invalid
+from townhall.ids import parse_id_text
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -18,9 +19,10 @@ def decode_cursor(cursor: str | None) -> int | None:
     """Cursors are the id of the last item seen; anything else is a 422, not a 500."""
     if cursor is None or cursor == "":
         return None
-    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:
+    parsed = parse_id_text(cursor)
+    if parsed is None:
         raise Invalid("That cursor is not one this server gave out.", code="invalid_cursor")
-    return int(cursor)
+    return parsed
 
 
 def encode_cursor(last_id: int | None) -> str | None:

@@ -15,6 +15,7 @@ from townhall.domain.spaces import actions
 from townhall.domain.spaces.lifecycle import SpaceState
 from townhall.domain.spaces.model import Limits, Participant, Space, SpaceEvent, WhoCanSpeak
 from townhall.domain.spaces.roles import Role
+from townhall.ids import parse_id_text
 from townhall.services import space_log
 from townhall.services.context import ServiceContext
 from townhall.services.notifications import notify
@@ -43,9 +44,10 @@ class Loaded:
 
 
 def parse_space_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+    parsed = parse_id_text(raw)
+    if parsed is None:
         raise NotFound("No such Space.", code="space_not_found")
-    return int(raw)
+    return parsed
 
 
 def load(session: Session, space_id: int, viewer_id: int | None, lock: bool = False) -> Loaded:

@@ -138,3 +138,26 @@ def test_the_openapi_document_lists_the_contract_routes(server: LiveServer) -> N
         "/api/v1/notifications",
     ):
         assert path in spec["paths"], path
+
+
+def test_numbers_past_sixty_four_bits_are_unknown_not_a_crash(
+    server: LiveServer, alice: Account
+) -> None:
+    huge = "9999999999999999999"  # 19 digits, more than a signed 64-bit id can hold
+    with alice.client() as client:
+        for path in (f"/api/v1/posts/{huge}", f"/api/v1/spaces/{huge}"):
+            response = client.get(path)
+            assert response.status_code == 404, path
+            assert_envelope(response.json())
+        for path in (
+            "/api/v1/timeline",
+            f"/api/v1/users/{alice.username}/posts",
+            f"/api/v1/users/{alice.username}/followers",
+            "/api/v1/notifications",
+            "/api/v1/spaces",
+        ):
+            response = client.get(path, params={"cursor": huge})
+            assert response.status_code == 422, path
+            assert_envelope(response.json())
+        reply = client.post("/api/v1/posts", json={"text": "hi", "reply_to": huge})
+        assert reply.status_code == 404
