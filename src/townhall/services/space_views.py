@@ -6,9 +6,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from townhall.domain.spaces.model import Participant, Space
-from townhall.services.views import UserSummary, user_summary
+from townhall.services.views import UserSummary, user_summaries
 from townhall.storage import spaces as store
-from townhall.storage import users as user_store
 from townhall.storage.tables import SpaceParticipantRow, SpaceRow
 from townhall.types import UserId
 
@@ -54,7 +53,7 @@ class ParticipantView:
 
 
 def participant_views(session: Session, people: list[Participant]) -> list[ParticipantView]:
-    users = user_store.get_users(session, {p.user_id for p in people})
+    users = user_summaries(session, {p.user_id for p in people})
     return [
         ParticipantView(
             user_id=p.user_id,
@@ -62,7 +61,7 @@ def participant_views(session: Session, people: list[Participant]) -> list[Parti
             muted=p.muted,
             hand_raised=p.hand_raised,
             joined_at=p.joined_at,
-            user=user_summary(users[p.user_id]) if p.user_id in users else None,
+            user=users.get(p.user_id),
         )
         for p in people
     ]
@@ -121,14 +120,14 @@ def space_views(session: Session, rows: list[SpaceRow]) -> list[SpaceView]:
     stages = store.stage_of(session, ids)
     invites = store.invited_ids(session, ids)
     pins = space_extras.pinned_ids(session, ids)
-    hosts = user_store.get_users(session, {row.host_id for row in rows})
+    hosts = user_summaries(session, {row.host_id for row in rows})
     return [
         space_view(
             row,
             store.to_space(row, stages[row.id]),
             invites[row.id],
             pins[row.id],
-            user_summary(hosts[row.host_id]) if row.host_id in hosts else None,
+            hosts.get(row.host_id),
         )
         for row in rows
     ]

@@ -20,7 +20,7 @@ from townhall.services import space_log
 from townhall.services.context import ServiceContext
 from townhall.services.notifications import notify
 from townhall.services.space_views import SpaceView, space_views
-from townhall.services.views import user_summary
+from townhall.services.views import user_summaries
 from townhall.storage import social as social_store
 from townhall.storage import spaces as store
 from townhall.storage import users as user_store
@@ -112,9 +112,8 @@ def _enrich(session: Session, loaded: Loaded, event: SpaceEvent) -> SpaceEvent:
     if event.type.startswith("participant."):
         data["participant_count"] = loaded.row.participant_count
     if "role" in data and "user_id" in data and event.type.startswith("participant."):
-        users = user_store.get_users(session, {data["user_id"]})
-        row = users.get(data["user_id"])
-        data["user"] = to_json(user_summary(row)) if row is not None else None
+        summary = user_summaries(session, {data["user_id"]}).get(data["user_id"])
+        data["user"] = to_json(summary) if summary is not None else None
     return SpaceEvent(event.type, data, event.state)
 
 

@@ -104,6 +104,21 @@ def user_summary(row: UserRow) -> UserSummary:
     )
 
 
+def user_summaries(session: Session, user_ids: set[int]) -> dict[int, UserSummary]:
+    """Only the four columns a summary shows: lists of posts and people stay cheap."""
+    return {
+        user_id: UserSummary(
+            id=user_id,
+            username=username,
+            display_name=display_name,
+            avatar_url=f"/media/{avatar_path}" if avatar_path else None,
+        )
+        for user_id, username, display_name, avatar_path in user_store.summary_rows(
+            session, user_ids
+        )
+    }
+
+
 def user_views(session: Session, rows: list[UserRow], viewer_id: int | None) -> list[UserView]:
     """Views with live Spaces and the viewer's relationship to each, in a few queries."""
     from townhall.storage.spaces import live_spaces_of
@@ -134,7 +149,7 @@ def user_views(session: Session, rows: list[UserRow], viewer_id: int | None) -> 
 
 
 def post_views(session: Session, rows: list[PostRow]) -> list[PostView]:
-    authors = user_store.get_users(session, {row.author_id for row in rows})
+    authors = user_summaries(session, {row.author_id for row in rows})
     return [
         PostView(
             id=row.id,
@@ -143,14 +158,14 @@ def post_views(session: Session, rows: list[PostRow]) -> list[PostView]:
             space_id=row.space_id,
             reply_to=row.reply_to,
             created_at=row.created_at,
-            author=user_summary(authors[row.author_id]) if row.author_id in authors else None,
+            author=authors.get(row.author_id),
         )
         for row in rows
     ]
 
 
 def notification_views(session: Session, rows: list[NotificationRow]) -> list[NotificationView]:
-    actors = user_store.get_users(session, {row.actor_id for row in rows if row.actor_id})
+    actors = user_summaries(session, {row.actor_id for row in rows if row.actor_id})
     return [
         NotificationView(
             id=row.id,
@@ -160,7 +175,7 @@ def notification_views(session: Session, rows: list[NotificationRow]) -> list[No
             post_id=row.post_id,
             created_at=row.created_at,
             read=row.read,
-            actor=user_summary(actors[row.actor_id]) if row.actor_id in actors else None,
+            actor=actors.get(row.actor_id) if row.actor_id else None,
         )
         for row in rows
     ]

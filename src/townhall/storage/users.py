@@ -25,6 +25,17 @@ def get_users(session: Session, user_ids: Iterable[int]) -> dict[int, UserRow]:
     return {row.id: row for row in rows}
 
 
+def summary_rows(session: Session, user_ids: set[int]) -> list[tuple[int, str, str, str | None]]:
+    if not user_ids:
+        return []
+    rows = session.execute(
+        select(UserRow.id, UserRow.username, UserRow.display_name, UserRow.avatar_path).where(
+            UserRow.id.in_(user_ids)
+        )
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
 def get_active_token(session: Session, token_hash: str) -> AuthTokenRow | None:
     return session.scalars(
         select(AuthTokenRow).where(

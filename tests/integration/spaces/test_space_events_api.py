@@ -188,9 +188,14 @@ def test_reactions_reach_listeners_and_bad_or_too_many_are_refused(
         status: int = call(bob, "POST", path, json={"emoji": "🔥"}).status_code
         return status
 
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=10) as pool:
         statuses = list(pool.map(react, range(10)))
-    assert statuses.count(202) <= 5 and 429 in statuses
+    elapsed_s = time.monotonic() - started
+    # Five a second: however slow this machine is today, no window lets more through.
+    assert statuses.count(202) <= 5 * (int(elapsed_s) + 1)
+    if elapsed_s < 1.0:
+        assert statuses.count(202) == 5 and statuses.count(429) == 5
     outsider = server.signup()
     assert (
         call(outsider, "POST", f"/api/v1/spaces/{sid}/reactions", json={"emoji": "🔥"}).status_code

@@ -27,7 +27,7 @@ def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
     yield from serve_in_thread(settings)
 
 
-def wait_for(condition: object, timeout_s: float = 5) -> bool:
+def wait_for(condition: object, timeout_s: float = 15) -> bool:
     assert callable(condition)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
