@@ -46,6 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=not args.quiet,
         proxy_headers=False,
         ws_max_size=64 * 1024,
+        # Event frames are small and go to thousands of sockets: compressing each one per
+        # connection costs more CPU than the bytes it saves.
+        ws_per_message_deflate=False,
     )
     return 0
 

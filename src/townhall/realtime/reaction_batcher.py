@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from townhall.realtime.bus import EventBus
+from townhall.realtime.frames import EncodedOnce
 
 log = logging.getLogger("townhall.realtime")
 
@@ -80,17 +81,11 @@ class ReactionBatcher:
 
 def _frame(space_id: int, batch: list[dict[str, str]], dropped: int, at: str) -> dict[str, Any]:
     if len(batch) == 1 and not dropped:
-        return {
-            "type": "reaction",
-            "space_id": str(space_id),
-            "seq": None,
-            "at": at,
-            "data": batch[0],
-        }
-    return {
-        "type": "reactions",
-        "space_id": str(space_id),
-        "seq": None,
-        "at": at,
-        "data": {"items": batch, "dropped": dropped},
-    }
+        return EncodedOnce(type="reaction", space_id=str(space_id), seq=None, at=at, data=batch[0])
+    return EncodedOnce(
+        type="reactions",
+        space_id=str(space_id),
+        seq=None,
+        at=at,
+        data={"items": batch, "dropped": dropped},
+    )

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from townhall.domain.spaces.model import SpaceEvent
+from townhall.realtime.frames import EncodedOnce
 from townhall.services.json import format_time, to_json
 from townhall.storage import spaces as store
 from townhall.storage.tables import SpaceRow
@@ -22,13 +23,7 @@ def space_channel(space_id: int) -> str:
 def frame(
     kind: str, space_id: int, seq: int | None, at: datetime, data: dict[str, Any]
 ) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "space_id": str(space_id),
-        "seq": seq,
-        "at": format_time(at),
-        "data": data,
-    }
+    return EncodedOnce(type=kind, space_id=str(space_id), seq=seq, at=format_time(at), data=data)
 
 
 def record(uow: UnitOfWork, row: SpaceRow, events: list[SpaceEvent], now: datetime) -> None:

@@ -23,6 +23,7 @@ from townhall.api.routes.events import (
 from townhall.container import Container
 from townhall.domain.errors import DomainError, NotFound
 from townhall.realtime.bus import Subscription
+from townhall.realtime.frames import text_of
 from townhall.services import spaces
 from townhall.services.context import ServiceContext
 from townhall.services.space_log import frame, space_channel
@@ -57,7 +58,7 @@ class _Stream:
     async def send(self, message: dict[str, Any]) -> None:
         seq = message.get("seq")
         if seq is None:
-            await self.websocket.send_json(message)
+            await self.websocket.send_text(text_of(message))
             return
         if seq <= self.last_seq:
             return
@@ -65,7 +66,7 @@ class _Stream:
             await self._fill_gap()
             if seq <= self.last_seq:
                 return
-        await self.websocket.send_json(message)
+        await self.websocket.send_text(text_of(message))
         self.last_seq = seq
 
     async def _fill_gap(self) -> None:
@@ -85,7 +86,7 @@ class _Stream:
             seq = message["seq"]
             assert isinstance(seq, int)
             if seq > self.last_seq:
-                await self.websocket.send_json(message)
+                await self.websocket.send_text(text_of(message))
                 self.last_seq = seq
 
     async def forward(self, subscription: Subscription) -> None:
