@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from townhall.domain.errors import NotFound
 from townhall.services.spaces import parse_space_id
@@ -19,8 +19,8 @@ LIVE_PLAYLIST_CACHE = "public, max-age=1"
 ENDED_PLAYLIST_CACHE = "public, max-age=3600"
 
 
-@router.get("/spaces/{space_id}/hls/{name}", response_class=FileResponse)
-def hls_file(space_id: str, name: str, request: Request) -> FileResponse:
+@router.get("/spaces/{space_id}/hls/{name}", response_class=Response)
+def hls_file(space_id: str, name: str, request: Request) -> Response:
     parsed = parse_space_id(space_id)
     if not FILE_NAME.fullmatch(name):
         raise NotFound("No such HLS file.", code="hls_not_found")
@@ -30,9 +30,15 @@ def hls_file(space_id: str, name: str, request: Request) -> FileResponse:
         raise NotFound("This Space has no HLS stream (yet).", code="hls_not_found")
     if name.endswith(".ts"):
         return FileResponse(path, media_type="video/mp2t", headers={"Cache-Control": SEGMENT_CACHE})
-    ended = "#EXT-X-ENDLIST" in path.read_text(encoding="utf-8", errors="replace")
-    return FileResponse(
-        path,
+    # The muxer replaces the playlist while it runs: read it whole, then answer from memory,
+    # so a reader never gets half of one version (FileResponse trusted a stale size).
+    try:
+        playlist = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFound("This Space has no HLS stream (yet).", code="hls_not_found") from exc
+    ended = b"#EXT-X-ENDLIST" in playlist
+    return Response(
+        playlist,
         media_type="application/vnd.apple.mpegurl",
         headers={"Cache-Control": ENDED_PLAYLIST_CACHE if ended else LIVE_PLAYLIST_CACHE},
     )
