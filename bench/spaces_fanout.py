@@ -120,6 +120,8 @@ class ListenerPool:
         self.ready_ms: list[float] = []
         self.connect_errors: Counter[str] = Counter()
         self.closed_by_server: Counter[str] = Counter()
+        self.extensions: Counter[str] = Counter()
+        """Sec-WebSocket-Extensions the server agreed to: the client's offer is not the answer."""
         self.received = 0
         self.open = 0
         self.stopping = False
@@ -147,6 +149,8 @@ class ListenerPool:
             self.connect_errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
             return False
         self.ready_ms.append((time.monotonic() - started) * 1000)
+        if socket.response is not None:
+            self.extensions[socket.response.headers.get("Sec-WebSocket-Extensions", "none")] += 1
         self.open += 1
         self._sockets.append(socket)
         task = asyncio.create_task(self._receive(socket))
@@ -190,6 +194,7 @@ class ListenerPool:
             "ready_ms": self.ready_ms,
             "connect_errors": dict(self.connect_errors),
             "closed_by_server": dict(self.closed_by_server),
+            "negotiated_extensions": dict(self.extensions),
             "connected": len(self.ready_ms),
             "cpu_s": cpu_seconds(os.getpid()),
         }
@@ -937,6 +942,7 @@ async def _run(args: argparse.Namespace, tmp_dir: Path) -> dict[str, Any]:
     report["listeners_connected"] = listener_result["connected"]
     report["listener_connect"] = summarize_ms(listener_result["ready_ms"])
     report["listener_connect_errors"] = listener_result["connect_errors"]
+    report["negotiated_extensions"] = listener_result.get("negotiated_extensions", {})
     report["closed_by_server"] = {
         "listeners": listener_result["closed_by_server"],
         "storm": storm_result["closed_by_server"],
@@ -985,8 +991,9 @@ def _markdown(result: dict[str, Any]) -> str:
         "- server: `townhall serve` (uvicorn, uvloop, websockets-sansio, SQLite, in-process bus)"
         f", env {' '.join(f'{k}={v}' for k, v in SERVER_ENV.items())} (cheap argon2 for the"
         " signups only); the clients run on the same machine and share its cores",
-        f"- WebSocket compression offered by the clients: {settings['compression']}; niceness of "
-        f"the server and clients: {settings['nice']}",
+        f"- WebSocket compression offered by the clients: {settings['compression']}, agreed by "
+        f"the server: {r.get('negotiated_extensions', 'not recorded')}; niceness of the server "
+        f"and clients: {settings['nice']}",
         "- latencies: a reaction or join that got no answer, or never reached a listener, by "
         f"the end of its phase ({ANSWER_GRACE_S:g} s after the last request) counts as slower "
         "than every measured one (`unfinished`)",

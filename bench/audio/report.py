@@ -216,6 +216,8 @@ def _run_section(name: str, run: Row) -> list[str]:
     if run.get("unavailable"):
         return [*out, f"Not run: {run['unavailable']}", ""]
     out.append(f"- started {run.get('started')}, finished {run.get('finished')}")
+    if run.get("command"):
+        out.append(f"- sweep: `{run['command']}`")
     m = run.get("machine", {})
     out.append(
         f"- machine: nproc {m.get('nproc')}, {m.get('cpu_model')}, {m.get('mem_gib')} GiB, "
@@ -340,8 +342,13 @@ DEFINITIONS = """\
 - **mouth-to-ear** = decoding probe listener's 1 kHz click onset at packet arrival minus the
   speaker's onset when its frame was handed to the encoder. Includes the server's jitter
   buffer (Janus AudioBridge prebuffers), excludes any client jitter buffer and playout.
-- Listeners other than the probes count packets without decoding (aiortc's receive path
-  replaced by a counter after SRTP); all listeners do full ICE + DTLS + SRTP.
+- Every listener does full ICE + DTLS-SRTP with aiortc (one process, uvloop). After that,
+  listeners other than the probes count packets as they come off the socket (the RTP
+  sequence number is in SRTP's clear header: no unprotect, no aiortc per-packet path);
+  the 4 probes go through aiortc's SRTP + RTP path and decode every packet.
+- Every process (server, speaker, listeners) runs in its own session, so the kernel's
+  autogroup scheduler treats each like an independent service; the settings line shows the
+  niceness they ran at (`--nice`, also applied to their autogroups).
 - A sweep goes on past the listed N while loss and rate gap stay under the limit, every
   listener joined, and neither the server nor the listeners process saturated.
 """
