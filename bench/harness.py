@@ -8,11 +8,13 @@ import asyncio
 import contextlib
 import os
 import platform
+import re
 import resource
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -135,6 +137,19 @@ class Server:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+
+_EXCEPTION_LINE = re.compile(r"^[\w.]+(Error|Exception|Exit)\b.*")
+
+
+def exceptions_logged(server: Server) -> dict[str, int]:
+    """How often each exception line (`sqlite3.OperationalError: ...`) is in the server log."""
+    counts: Counter[str] = Counter()
+    with contextlib.suppress(OSError):
+        for line in server.log_path.read_text(errors="replace").splitlines():
+            if _EXCEPTION_LINE.match(line):
+                counts[line[:160]] += 1
+    return dict(counts)
 
 
 def _wait_healthy(server: Server) -> None:

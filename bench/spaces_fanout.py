@@ -63,6 +63,7 @@ from bench.harness import (
     KeepAliveClient,
     SchedMeter,
     cpu_seconds,
+    exceptions_logged,
     log,
     machine_info,
     raise_fd_limit,
@@ -779,7 +780,11 @@ async def _wait_until_quiet(pid: int) -> None:
 
 
 async def _start_profiler(pid: int, duration_s: float, output: Path) -> asyncio.subprocess.Process:
-    """py-spy (not a project dependency: `pip install py-spy`) on the server, raw stacks."""
+    """py-spy (not a project dependency: `pip install py-spy`) on the server, raw stacks.
+
+    --gil samples only the thread holding the GIL: one Python process runs one thread at a
+    time, and which one is the question (a thread waiting for the GIL would look busy).
+    """
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     log(f"  profiling the server for {duration_s:g} s into {output}")
     return await asyncio.create_subprocess_exec(
@@ -792,6 +797,7 @@ async def _start_profiler(pid: int, duration_s: float, output: Path) -> asyncio.
         "--rate",
         str(PROFILE_RATE_HZ),
         "--nonblocking",
+        "--gil",
         "--format",
         "raw",
         "--output",
@@ -935,6 +941,7 @@ async def _run(args: argparse.Namespace, tmp_dir: Path) -> dict[str, Any]:
             report["timed_request_connections_opened"] = client.opened
             client.close()
             report["server_rss_mib_at_end"] = rss_mib(server.pid)
+            report["server_log_exceptions"] = exceptions_logged(server)
             log("collecting results from the workers")
             listener_result = await listener_worker.finish()
             storm_result = await storm_worker.finish()
@@ -1005,7 +1012,8 @@ def _markdown(result: dict[str, Any]) -> str:
         f"{r['server_rss_mib_with_listeners']:.0f} MiB with the listeners connected, "
         f"{r['server_rss_mib_at_end']:.0f} MiB at the end. Set-up joins retried after a 5xx: "
         f"{r['setup_joins_retried_after_5xx']}. Listener sockets closed before the measurement: "
-        f"{r['listener_sockets_closed_before_measuring']}.",
+        f"{r['listener_sockets_closed_before_measuring']}. Exceptions in the server log: "
+        f"{r.get('server_log_exceptions') or 'none'}.",
     ]
     if "reactions" in r:
         lines += _reaction_section(r["reactions"], settings)
@@ -1123,6 +1131,18 @@ def _client_cpu(section: dict[str, Any]) -> str:
     )
 
 
+def _renice(nice: int) -> None:
+    """Niceness for this process and its autogroup; the server and the workers inherit both.
+
+    With autogroup scheduling (/proc/sys/kernel/sched_autogroup_enabled) the kernel shares
+    the CPU between sessions first, so a process's own niceness only counts inside its
+    session: the autogroup's niceness is what counts against other people's work.
+    """
+    os.nice(nice)
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as autogroup:
+        autogroup.write(str(nice))
+
+
 def _source_state() -> str:
     """The commit measured, and whether src/ had uncommitted changes (others edit it live)."""
     try:
@@ -1183,8 +1203,8 @@ def _parser() -> argparse.ArgumentParser:
         "--nice",
         type=int,
         default=0,
-        help="niceness of the server and the clients (negative, as root: win the CPU from "
-        "other load on a shared machine)",
+        help="niceness of the server and the clients, and of their autogroup (negative, as "
+        "root: win the CPU from other load on a shared machine)",
     )
     parser.add_argument(
         "--wait-quiet-machine-s",
@@ -1198,7 +1218,8 @@ def _parser() -> argparse.ArgumentParser:
         "--profile-server",
         type=Path,
         metavar="RAW_STACKS",
-        help="record the server with py-spy (pip install py-spy) during the measured reactions",
+        help="record the server with py-spy (pip install py-spy) during the measured reactions"
+        " (GIL holder only, raw stacks)",
     )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     return parser
@@ -1218,7 +1239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"of 5/s) and --listeners"
         )
     if args.nice:
-        os.nice(args.nice)  # the server and the workers inherit it
+        _renice(args.nice)
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="townhall-fanout-") as tmp:
         report = asyncio.run(_run(args, Path(tmp)))
