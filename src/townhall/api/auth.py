@@ -22,7 +22,13 @@ def services_of(connection: HTTPConnection) -> ServiceContext:
     return ctx
 
 
-Services = Annotated[ServiceContext, Depends(services_of)]
+async def _services(connection: HTTPConnection) -> ServiceContext:
+    # Async on purpose: FastAPI runs a plain `def` dependency in the threadpool, a thread hop
+    # per request for an attribute lookup.
+    return services_of(connection)
+
+
+Services = Annotated[ServiceContext, Depends(_services)]
 
 
 def _bearer(connection: HTTPConnection) -> str | None:

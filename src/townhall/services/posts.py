@@ -1,6 +1,7 @@
 """Use cases for posts and the home timeline."""
 
 import logging
+from typing import TypeVar
 
 from townhall.domain import posts as rules
 from townhall.domain.pagination import check_limit, decode_cursor, encode_cursor
@@ -10,13 +11,16 @@ from townhall.services.context import ServiceContext
 from townhall.services.json import to_json
 from townhall.services.lookup import require_post, require_user
 from townhall.services.spaces import commit_change, load
-from townhall.services.views import Page, PostView, post_views
+from townhall.services.views import Page, PostView, post_views, posts_with_authors_views
 from townhall.storage import posts as post_store
 from townhall.storage import social as social_store
+from townhall.storage.posts import PostWithAuthor
 from townhall.storage.tables import PostRow
 from townhall.types import UserId
 
 log = logging.getLogger("townhall.posts")
+
+_Row = TypeVar("_Row", PostRow, PostWithAuthor)
 
 
 def do_create_post(
@@ -60,7 +64,7 @@ def get_post(ctx: ServiceContext, post_id: int) -> PostView:
         return post_views(uow.session, [require_post(uow.session, post_id)])[0]
 
 
-def _page(rows: list[PostRow], page_size: int) -> tuple[list[PostRow], str | None]:
+def _page(rows: list[_Row], page_size: int) -> tuple[list[_Row], str | None]:
     more = len(rows) > page_size
     rows = rows[:page_size]
     return rows, encode_cursor(rows[-1].id) if more else None
@@ -72,10 +76,10 @@ def home_timeline(
     page_size = check_limit(limit)
     before_id = decode_cursor(cursor)
     with ctx.uow.read() as uow:
-        rows, next_cursor = _page(
+        entries, next_cursor = _page(
             post_store.home_timeline(uow.session, user_id, before_id, page_size + 1), page_size
         )
-        return Page(data=post_views(uow.session, rows), next_cursor=next_cursor)
+    return Page(data=posts_with_authors_views(entries), next_cursor=next_cursor)
 
 
 def user_posts(

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from townhall.storage import social as social_store
 from townhall.storage import users as user_store
+from townhall.storage.posts import PostWithAuthor
 from townhall.storage.tables import NotificationRow, PostRow, UserRow
 
 
@@ -77,8 +78,12 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+def media_url(avatar_path: str | None) -> str | None:
+    return f"/media/{avatar_path}" if avatar_path else None
+
+
 def avatar_url(row: UserRow) -> str | None:
-    return f"/media/{row.avatar_path}" if row.avatar_path else None
+    return media_url(row.avatar_path)
 
 
 def user_view(
@@ -111,7 +116,7 @@ def user_summaries(session: Session, user_ids: set[int]) -> dict[int, UserSummar
             id=user_id,
             username=username,
             display_name=display_name,
-            avatar_url=f"/media/{avatar_path}" if avatar_path else None,
+            avatar_url=media_url(avatar_path),
         )
         for user_id, username, display_name, avatar_path in user_store.summary_rows(
             session, user_ids
@@ -161,6 +166,27 @@ def post_views(session: Session, rows: list[PostRow]) -> list[PostView]:
             author=authors.get(row.author_id),
         )
         for row in rows
+    ]
+
+
+def posts_with_authors_views(entries: list[PostWithAuthor]) -> list[PostView]:
+    """Views of posts whose authors' summaries came in the same rows."""
+    return [
+        PostView(
+            id=entry.id,
+            author_id=entry.author_id,
+            text=entry.text,
+            space_id=entry.space_id,
+            reply_to=entry.reply_to,
+            created_at=entry.created_at,
+            author=UserSummary(
+                id=entry.author_id,
+                username=entry.username,
+                display_name=entry.display_name,
+                avatar_url=media_url(entry.avatar_path),
+            ),
+        )
+        for entry in entries
     ]
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from townhall.api.auth import CurrentUser, Services
+from townhall.api.responses import json_response
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.schemas import Post, PostBody, PostPage, parse_id
 from townhall.domain.errors import NotFound
@@ -40,4 +41,4 @@ def timeline(
     cursor: str | None = Query(default=None, max_length=40),
     limit: int | None = Query(default=None),
 ) -> Any:
-    return to_json(posts.home_timeline(ctx, principal.user_id, cursor, limit))
+    return json_response(to_json(posts.home_timeline(ctx, principal.user_id, cursor, limit)))
