@@ -349,10 +349,8 @@ def set_role(
     if role is Role.HOST:
         raise Invalid("The host role cannot be given away.", code="invalid_role")
     appointing = role is Role.COHOST or target.role is Role.COHOST
-    actor_role = _moderator(
-        space, actor, Action.APPOINT_COHOST if appointing else Action.MOVE_SPEAKER
-    )
-    check_may_moderate(actor_role, _role_of(space, target) or target.role)
+    _moderator(space, actor, Action.APPOINT_COHOST if appointing else Action.MOVE_SPEAKER)
+    check_may_moderate(_role_of(space, target) or target.role)
     if target.role is role:
         return []
     _check_room_for(space, role, limits)
@@ -363,11 +361,11 @@ def set_role(
 def mute(space: Space, actor: Participant | None, target: Participant | None) -> list[SpaceEvent]:
     """Moderators can mute anyone on stage but the host; nobody can unmute someone else."""
     _check_live(space)
-    actor_role = _moderator(space, actor, Action.MUTE_OTHER)
+    _moderator(space, actor, Action.MUTE_OTHER)
     target = _require_present(target)
     assert actor is not None
     if target.user_id != actor.user_id:
-        check_may_moderate(actor_role, _role_of(space, target) or target.role)
+        check_may_moderate(_role_of(space, target) or target.role)
     if target.role not in STAGE_ROLES:
         raise Conflict("Only people on stage have a microphone.", code="not_on_stage")
     if target.muted:
@@ -392,9 +390,9 @@ def remove(
 ) -> list[SpaceEvent]:
     """Removed people can rejoin unless blocked; the block then covers all the host's Spaces."""
     _check_live(space)
-    actor_role = _moderator(space, actor, Action.REMOVE)
+    _moderator(space, actor, Action.REMOVE)
     target = _require_present(target)
-    check_may_moderate(actor_role, _role_of(space, target) or target.role)
+    check_may_moderate(_role_of(space, target) or target.role)
     target.present = False
     target.hand_raised = False
     target.muted = True

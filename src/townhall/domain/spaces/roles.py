@@ -39,7 +39,7 @@ class Action(StrEnum):
 ALL_ROLES = frozenset(Role)
 
 # Who may take each action, whatever the target. Target-specific limits (nobody acts on
-# the host, co-hosts are the host's to manage) are in check_may_moderate.
+# the host) are in check_may_moderate.
 PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.UPDATE: MODERATORS,
     Action.START: frozenset({Role.HOST}),
@@ -69,9 +69,11 @@ def check_allowed(action: Action, role: Role | None) -> None:
         )
 
 
-def check_may_moderate(actor: Role, target: Role) -> None:
-    """Nobody moderates the host; co-hosts are moderated by the host alone."""
+def check_may_moderate(target: Role) -> None:
+    """Nobody moderates the host.
+
+    Co-hosts may mute and remove each other, as the issue's rules say of "any speaker" and
+    "anyone but the host"; changing a co-host's role stays the host's (APPOINT_COHOST).
+    """
     if target is Role.HOST:
         raise Forbidden("Nobody can do that to the host.", code="target_is_host")
-    if target is Role.COHOST and actor is not Role.HOST:
-        raise Forbidden("Only the host can do that to a co-host.", code="host_only")
