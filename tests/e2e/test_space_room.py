@@ -232,3 +232,20 @@ def test_a_dropped_room_connection_reconnects_and_catches_up_on_what_it_missed(
     expect(status).to_have_text("Room connection: Live")
     expect(guest.get_by_role("button", name="Vote for Yes")).to_be_visible()
     assert re.search(r"[?&]since=\d+", urls[-1]), urls
+
+
+def test_a_host_who_walks_away_is_told_their_space_is_still_live(
+    sqlite_server: LiveServer, open_page: OpenPage
+) -> None:
+    base = sqlite_server.url
+    title = f"Walk away {uuid.uuid4().hex[:6]}"
+    host = open_page()
+    sign_up(host, base, unique("host"))
+    start_space(host, base, title)
+    expect(host.get_by_role("status").filter(has_text="Room connection")).to_have_text(
+        "Room connection: Live"
+    )
+
+    host.get_by_role("link", name="Home").first.click()
+
+    expect(host.get_by_text("Your Space is still live")).to_be_visible()

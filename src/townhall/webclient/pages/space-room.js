@@ -393,7 +393,24 @@ export function spaceRoomPage(ctx) {
       }, PREVIEW_REFRESH_MS),
     );
   }
+  // A host who walks away leaves the Space running on the server's grace period: say so,
+  // and let the browser ask before the tab closes, rather than end it behind their back.
+  const hostingLive = () =>
+    !leaving && room.space?.state === "live" && room.me()?.role === "host";
+  function guardUnload(event) {
+    if (!hostingLive()) return;
+    event.preventDefault();
+    event.returnValue = "";
+  }
+  window.addEventListener("beforeunload", guardUnload);
+
   signal.addEventListener("abort", () => {
+    window.removeEventListener("beforeunload", guardUnload);
+    if (hostingLive()) {
+      ctx.announce(
+        "Your Space is still live. Come back soon, or it ends for everyone.",
+      );
+    }
     for (const timer of timers) clearInterval(timer);
     stream?.stop();
     audio?.stop();
