@@ -1,6 +1,7 @@
 """The `townhall` command: serve the app, load demo data, and (later) admin and load tests."""
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -38,6 +39,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     app = create_app(settings)
     log.info("Townhall %s serving on http://%s:%s", __version__, args.host, args.port)
+    # Everything imported and built so far lives as long as the process. Frozen, the cyclic
+    # GC never walks it again: a full collection over it took 0.3 s here, a pause every
+    # request in flight would wait out.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=args.host,
