@@ -3,7 +3,7 @@
 ```
  publish(offer) ─ grant? ─> RTCPeerConnection ─ remote track ─> pump_into_mixer ─> LiveRoom
                                  <─ mix-minus track (PcmTrack) ────────────────────┘
- listen(offer)  ─ grant? ─> RTCPeerConnection <─ EncodedMixTrack (shared packets) ─ LiveRoom
+ listen(offer)  ─ grant? ─> RTCPeerConnection (ParkedTrack) <─ Fanout (one loop) ─ LiveRoom
  space:{id} events ─> watcher: mute/unmute -> mixer; demoted/removed/left -> close sessions;
                                space.ended -> close the room and every session
 ```
@@ -24,11 +24,12 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from townhall.domain.errors import DomainError, NotFound
+from townhall.media.fanout import FanoutListener, ParkedTrack
 from townhall.media.hls import HlsWriter
 from townhall.media.ingest import pump_into_mixer, tune_receive_latency
 from townhall.media.room import LiveRoom
 from townhall.media.sdp import BadSdp, check_offer
-from townhall.media.tracks import EncodedMixTrack, PcmTrack
+from townhall.media.tracks import PcmTrack
 from townhall.realtime.bus import EventBus
 
 log = logging.getLogger("townhall.media")
@@ -48,7 +49,7 @@ class PeerSession:
     kind: str
     pc: RTCPeerConnection
     tasks: list["asyncio.Task[None]"] = field(default_factory=list)
-    listener_track: EncodedMixTrack | None = None
+    listener: FanoutListener | None = None
     ears: PcmTrack | None = None
     closed: bool = False
 
@@ -204,8 +205,8 @@ class MediaService:
         session = self._new_session(space_id, user_id, "listen")
 
         def attach() -> None:
-            session.listener_track = room.add_listener()
-            session.pc.addTrack(session.listener_track)
+            session.pc.addTrack(ParkedTrack())
+            session.listener = room.add_listener(session.pc)
 
         await self._negotiate(session, offer_sdp, before_answer=attach)
         return session.id, session.pc.localDescription.sdp
@@ -261,8 +262,8 @@ class MediaService:
         if room is not None:
             if not any(s.space_id == session.space_id for s in self._sessions.values()):
                 self._close_when_idle(session.space_id)
-            if session.listener_track is not None:
-                room.remove_listener(session.listener_track)
+            if session.listener is not None:
+                room.remove_listener(session.listener)
             if session.ears is not None:
                 room.remove_speaker_ears(session.user_id, session.ears)
             if session.kind == "publish" and not self._has_session(
