@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import struct
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +43,10 @@ SAMPLES_PER_PACKET = 960
 STATS_EVERY_TICKS = 10
 """RTCP sender reports go out every 0.5-1.5 s; their counters need not be fresher than 200 ms."""
 _SENDER = "_RTCRtpSender__"
+MAX_PENDING_BATCHES = 3
+"""The send thread 60 ms behind: older ticks are dropped rather than delivered late."""
+
+SendTo = Callable[[bytes, tuple[str, int]], object]
 
 
 class ParkedTrack(MediaStreamTrack):
@@ -58,7 +66,9 @@ class FanoutListener:
     pc: RTCPeerConnection
     dtls: Any = None
     srtp: Any = None
-    sendto: Callable[[bytes, tuple[str, int]], None] | None = None
+    sendto: SendTo | None = None
+    sock: socket.socket | None = None
+    """A duplicate of the ICE socket, for the send thread; None: send from the event loop."""
     addr: tuple[str, int] = ("", 0)
     sender: Any = None
     first_byte: int = 0x80
@@ -92,7 +102,10 @@ def _try_ready(listener: FanoutListener) -> bool:
     header = template.serialize(getattr(sender, _SENDER + "rtp_header_extensions_map"))
     listener.dtls = dtls
     listener.srtp = dtls._tx_srtp
-    listener.sendto = pair.protocol.transport.sendto
+    listener.sock = _own_socket(pair.protocol.transport)
+    listener.sendto = (
+        listener.sock.sendto if listener.sock is not None else pair.protocol.transport.sendto
+    )
     listener.addr = pair.remote_addr
     listener.sender = sender
     listener.first_byte = header[0]
@@ -102,12 +115,85 @@ def _try_ready(listener: FanoutListener) -> bool:
     return True
 
 
+def _own_socket(transport: Any) -> socket.socket | None:
+    """A socket of our own on the same UDP port, usable from another thread.
+
+    A TURN relay's transport is not a socket (aioice wraps each datagram): it stays on
+    the event loop.
+    """
+    if not isinstance(transport, asyncio.DatagramTransport):
+        return None
+    raw = transport.get_extra_info("socket")
+    if raw is None:
+        return None
+    sock = socket.socket(fileno=os.dup(raw.fileno()))
+    sock.setblocking(False)
+    return sock
+
+
+class SendThread:
+    """Does the `sendto`s of each tick off the event loop, on the machine's other core.
+
+    On loopback and real NICs alike the kernel's work in `sendto` is most of a packet's
+    cost; `socket.sendto` releases the GIL during it. Sockets handed to `close_later` are
+    closed by this thread after every batch queued before them is sent.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._batches: deque[list[tuple[SendTo, bytes, tuple[str, int]]]] = deque()
+        self._to_close: deque[socket.socket] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self.dropped_batches = 0
+        self.errors = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, batch: list[tuple[SendTo, bytes, tuple[str, int]]]) -> None:
+        while len(self._batches) >= MAX_PENDING_BATCHES:
+            self._batches.popleft()
+            self.dropped_batches += 1
+        self._batches.append(batch)
+        self._wake.set()
+
+    def close_later(self, sock: socket.socket) -> None:
+        self._to_close.append(sock)
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        batches, to_close = self._batches, self._to_close
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while batches:
+                try:
+                    batch = batches.popleft()
+                except IndexError:
+                    break
+                for sendto, data, addr in batch:
+                    try:
+                        sendto(data, addr)
+                    except OSError:
+                        self.errors += 1
+            while to_close:
+                to_close.popleft().close()
+            if self._stopping:
+                return
+
+
 class Fanout:
     """The listeners of one Space; `send` is called by the room's clock once per tick."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "rtp-send") -> None:
+        self._name = name
         self._pending: list[FanoutListener] = []
         self._ready: list[FanoutListener] = []
+        self._thread: SendThread | None = None
         self._ticks = 0
         self.sent = 0
         self.failed = 0
@@ -121,6 +207,24 @@ class Fanout:
         for group in (self._pending, self._ready):
             if listener in group:
                 group.remove(listener)
+        self._release(listener)
+
+    def _release(self, listener: FanoutListener) -> None:
+        sock, listener.sock = listener.sock, None
+        if sock is not None:
+            if self._thread is not None:
+                self._thread.close_later(sock)
+            else:
+                sock.close()
+
+    def close(self) -> None:
+        for listener in self._pending + self._ready:
+            self._release(listener)
+        self._pending.clear()
+        self._ready.clear()
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
 
     def __len__(self) -> int:
         return len(self._pending) + len(self._ready)
@@ -137,6 +241,8 @@ class Fanout:
         connected = DtlsState.CONNECTED
         size = len(payload)
         gone: list[FanoutListener] = []
+        batch: list[tuple[SendTo, bytes, tuple[str, int]]] = []
+        queue = batch.append
         for s in self._ready:
             if s.dtls._state is not connected:
                 gone.append(s)
@@ -144,7 +250,11 @@ class Fanout:
             ts = (s.ts0 + pts) & 0xFFFFFFFF
             data = pack(s.first_byte, s.second_byte, s.seq, ts, s.ssrc) + s.ext + payload
             try:
-                s.sendto(s.srtp.protect(data), s.addr)  # type: ignore[misc]
+                protected = s.srtp.protect(data)
+                if s.sock is not None:
+                    queue((s.sendto, protected, s.addr))  # type: ignore[arg-type]
+                else:
+                    s.sendto(protected, s.addr)  # type: ignore[misc]
             except Exception:
                 self.failed += 1
                 gone.append(s)
@@ -155,8 +265,13 @@ class Fanout:
             s.octets += size
             s.rtp_timestamp = ts
         self.sent += len(self._ready) - len(gone)
+        if batch:
+            if self._thread is None:
+                self._thread = SendThread(self._name)
+            self._thread.submit(batch)
         for s in gone:
             self._ready.remove(s)
+            self._release(s)
         self._ticks += 1
         if self._ticks % STATS_EVERY_TICKS == 0:
             self._update_sender_stats()

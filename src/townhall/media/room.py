@@ -43,7 +43,7 @@ class LiveRoom:
         self.hls = hls
         self.mixer = Mixer()
         self._encoder = OpusEncoder()
-        self.fanout = Fanout()
+        self.fanout = Fanout(f"rtp-send-{space_id}")
         self._minus_tracks: dict[int, set[PcmTrack]] = {}
         self._on_speaking = on_speaking
         self._last_speaking: dict[int, float] = {}
@@ -63,6 +63,7 @@ class LiveRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.fanout.close()
         for tracks in self._minus_tracks.values():
             for pcm_track in tracks:
                 pcm_track.stop()

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from townhall.config import IceServer
 from townhall.domain.errors import DomainError, NotFound
 from townhall.media.fanout import FanoutListener, ParkedTrack
 from townhall.media.hls import HlsWriter
@@ -39,6 +40,16 @@ Grant = Callable[[int, int], Awaitable[Any]]
 Frame = Callable[[str, int, dict[str, Any]], dict[str, Any]]
 ROOM_IDLE_S = 30.0
 """How long a room with no connections keeps mixing before it closes (reloads come back)."""
+
+
+class WebRtcFull(Exception):
+    """This Space has as many WebRTC listeners as the node takes: listen over HLS instead."""
+
+    code = "webrtc_full"
+
+    def __init__(self, space_id: int) -> None:
+        super().__init__("This Space is full for live WebRTC audio: listen over HLS instead.")
+        self.hls_url = f"/spaces/{space_id}/hls/index.m3u8"
 
 
 @dataclass
@@ -63,8 +74,13 @@ class MediaService:
         make_frame: Frame,
         channel_for: Callable[[int], str],
         hls_root: Path | None = None,
+        ice_servers: tuple[IceServer, ...] = (),
+        listener_cap: int | None = None,
     ) -> None:
         self._hls_root = hls_root
+        self.ice_servers = ice_servers
+        self.listener_cap = listener_cap
+        """WebRTC listeners per Space; None: no cap."""
         self._bus = bus
         self._publish_grant = publish_grant
         self._listen_grant = listen_grant
@@ -201,6 +217,10 @@ class MediaService:
     async def listen(self, space_id: int, user_id: int, offer_sdp: str) -> tuple[str, str]:
         check_offer(offer_sdp)
         await self._listen_grant(user_id, space_id)
+        if self.listener_cap is not None:
+            current = self._rooms.get(space_id)
+            if self.listener_cap <= (current.listener_count if current else 0):
+                raise WebRtcFull(space_id)
         room = self._ensure_room(space_id)
         session = self._new_session(space_id, user_id, "listen")
 
@@ -211,8 +231,16 @@ class MediaService:
         await self._negotiate(session, offer_sdp, before_answer=attach)
         return session.id, session.pc.localDescription.sdp
 
+    def _rtc_ice_servers(self) -> list[RTCIceServer]:
+        return [
+            RTCIceServer(
+                urls=list(server.urls), username=server.username, credential=server.credential
+            )
+            for server in self.ice_servers
+        ]
+
     def _new_session(self, space_id: int, user_id: int, kind: str) -> PeerSession:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._rtc_ice_servers()))
         session = PeerSession(secrets.token_urlsafe(16), space_id, user_id, kind, pc)
         self._sessions[session.id] = session
 
