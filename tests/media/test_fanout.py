@@ -21,7 +21,8 @@ def _envelope(samples: np.ndarray) -> np.ndarray:
     """RMS per 100 ms of what the speaker sent."""
     per_bin = int(SAMPLE_RATE * BIN_S)
     usable = samples[: len(samples) // per_bin * per_bin].astype(np.float64)
-    return np.sqrt(np.mean(usable.reshape(-1, per_bin) ** 2, axis=1))
+    envelope: np.ndarray = np.sqrt(np.mean(usable.reshape(-1, per_bin) ** 2, axis=1))
+    return envelope
 
 
 def _heard_envelope(ear: Ear, start: float, bins: int, lag_s: float) -> np.ndarray:
@@ -101,8 +102,7 @@ def test_a_listener_that_vanishes_does_not_break_the_others(sqlite_server: LiveS
         ]
         try:
             started = time.monotonic()
-            for ear in ears:
-                await wait_until(lambda ear=ear: ear.ear.heard_since(started), 15)
+            await wait_until(lambda: all(e.ear.heard_since(started) for e in ears), 15)
             # One closes cleanly (DTLS close_notify), one hangs up through the API, one
             # just vanishes: its sockets close, the server keeps sending into the void.
             await ears[0].pc.close()
