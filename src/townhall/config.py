@@ -1,8 +1,10 @@
 """Settings, read once from TOWNHALL_* environment variables with sensible defaults."""
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 
 def _env_int(name: str, default: int) -> int:
@@ -18,6 +20,82 @@ def _env_int(name: str, default: int) -> int:
 def _env_list(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "")
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """A STUN or TURN server, as a browser's `RTCIceServer` describes it."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username is not None:
+            out["username"] = self.username
+        if self.credential is not None:
+            out["credential"] = self.credential
+        return out
+
+
+ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+
+
+def parse_ice_servers(
+    raw: str, username: str | None = None, credential: str | None = None
+) -> tuple[IceServer, ...]:
+    """JSON (a list of `{"urls", "username"?, "credential"?}`) or comma-separated URLs.
+
+    With plain URLs, `username` and `credential` apply to the TURN ones. Raises ValueError.
+    """
+    raw = raw.strip()
+    if not raw:
+        return ()
+    if raw.startswith("["):
+        try:
+            items = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc}") from exc
+        if not isinstance(items, list):
+            raise ValueError("must be a JSON list")
+        return tuple(_ice_server_from_json(item) for item in items)
+    servers = []
+    for url in (part.strip() for part in raw.split(",")):
+        if not url:
+            continue
+        _check_ice_url(url)
+        if url.startswith(("turn:", "turns:")):
+            if not username or not credential:
+                raise ValueError(f"{url} needs a username and a credential")
+            servers.append(IceServer((url,), username, credential))
+        else:
+            servers.append(IceServer((url,)))
+    return tuple(servers)
+
+
+def _ice_server_from_json(item: object) -> IceServer:
+    if not isinstance(item, dict):
+        raise ValueError("each ICE server is an object with urls")
+    urls = item.get("urls")
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise ValueError("urls must be a URL or a non-empty list of URLs")
+    for url in urls:
+        _check_ice_url(url)
+    username, credential = item.get("username"), item.get("credential")
+    for name, value in (("username", username), ("credential", credential)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string")
+    if any(u.startswith(("turn:", "turns:")) for u in urls) and not (username and credential):
+        raise ValueError(f"{urls[0]} needs a username and a credential")
+    return IceServer(tuple(urls), username, credential)
+
+
+def _check_ice_url(url: str) -> None:
+    if not url.startswith(ICE_SCHEMES) or len(url) > 512:
+        raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
 
 
 @dataclass(frozen=True)
@@ -40,6 +118,10 @@ class Settings:
     """How long a live Space waits for its host's connection to come back before ending."""
     participant_grace_s: float = 30.0
     """How long someone whose last connection dropped stays in the Space."""
+    webrtc_listener_cap: int = 1000
+    """WebRTC listeners per Space on this node; past it, listeners are sent to HLS."""
+    ice_servers: tuple[IceServer, ...] = field(default_factory=tuple)
+    """STUN/TURN servers for the server's own peers, also handed to browsers."""
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
     password_time_cost: int = 3
     password_memory_kib: int = 64 * 1024
@@ -62,6 +144,17 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def _env_ice_servers() -> tuple[IceServer, ...]:
+    try:
+        return parse_ice_servers(
+            os.environ.get("TOWNHALL_ICE_SERVERS", ""),
+            os.environ.get("TOWNHALL_TURN_USERNAME") or None,
+            os.environ.get("TOWNHALL_TURN_CREDENTIAL") or None,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"TOWNHALL_ICE_SERVERS: {exc}") from exc
+
+
 def load_settings() -> Settings:
     return Settings(
         data_dir=Path(os.environ.get("TOWNHALL_DATA_DIR", "var")),
@@ -79,4 +172,6 @@ def load_settings() -> Settings:
         participant_grace_s=_env_int("TOWNHALL_PARTICIPANT_GRACE_S", 30),
         password_time_cost=_env_int("TOWNHALL_PASSWORD_TIME_COST", 3),
         password_memory_kib=_env_int("TOWNHALL_PASSWORD_MEMORY_KIB", 64 * 1024),
+        webrtc_listener_cap=_env_int("TOWNHALL_WEBRTC_LISTENER_CAP", 1000),
+        ice_servers=_env_ice_servers(),
     )

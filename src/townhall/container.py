@@ -64,6 +64,8 @@ class Container:
             ),
             channel_for=space_channel,
             hls_root=self.settings.hls_dir,
+            ice_servers=self.settings.ice_servers,
+            listener_cap=self.settings.webrtc_listener_cap,
         )
 
     def _grant(

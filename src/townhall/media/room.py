@@ -1,5 +1,9 @@
 """One live Space's audio: the 20 ms clock, the mixer, the shared encode and the fan-out.
 
+Each tick encodes the mix once and hands the packet to `Fanout`, which sends it to every
+WebRTC listener in one pass (see fanout.py); people on stage get their mix-minus through
+aiortc's own sender (one encode each).
+
 The clock keeps its own schedule: when the event loop was late (peers being set up can
 stall it 80-300 ms), it runs the missed ticks back to back, up to a bound, so listeners
 get a steady stream and no latency builds up.
@@ -11,10 +15,13 @@ import logging
 import time
 from collections.abc import Callable
 
+from aiortc import RTCPeerConnection
+
+from townhall.media.fanout import Fanout, FanoutListener
 from townhall.media.hls import HlsWriter
 from townhall.media.mixer import FRAME_MS, FRAME_SAMPLES, Mixer, MixResult, Pcm
 from townhall.media.opus import OpusEncoder
-from townhall.media.tracks import EncodedMixTrack, PcmTrack
+from townhall.media.tracks import PcmTrack
 
 log = logging.getLogger("townhall.media")
 
@@ -36,7 +43,7 @@ class LiveRoom:
         self.hls = hls
         self.mixer = Mixer()
         self._encoder = OpusEncoder()
-        self._listeners: set[EncodedMixTrack] = set()
+        self.fanout = Fanout(f"rtp-send-{space_id}")
         self._minus_tracks: dict[int, set[PcmTrack]] = {}
         self._on_speaking = on_speaking
         self._last_speaking: dict[int, float] = {}
@@ -56,24 +63,20 @@ class LiveRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for track in list(self._listeners):
-            track.stop()
+        self.fanout.close()
         for tracks in self._minus_tracks.values():
             for pcm_track in tracks:
                 pcm_track.stop()
-        self._listeners.clear()
         self._minus_tracks.clear()
         if self.hls is not None:
             await asyncio.to_thread(self.hls.close)
 
-    def add_listener(self) -> EncodedMixTrack:
-        track = EncodedMixTrack()
-        self._listeners.add(track)
-        return track
+    def add_listener(self, pc: RTCPeerConnection) -> FanoutListener:
+        """The peer must carry a `ParkedTrack`; it gets audio from the first tick after DTLS."""
+        return self.fanout.add(pc)
 
-    def remove_listener(self, track: EncodedMixTrack) -> None:
-        self._listeners.discard(track)
-        track.stop()
+    def remove_listener(self, listener: FanoutListener) -> None:
+        self.fanout.remove(listener)
 
     def add_speaker_ears(self, user_id: int) -> PcmTrack:
         track = PcmTrack()
@@ -90,7 +93,7 @@ class LiveRoom:
 
     @property
     def listener_count(self) -> int:
-        return len(self._listeners)
+        return len(self.fanout)
 
     async def _run(self) -> None:
         next_tick = time.monotonic()
@@ -115,8 +118,7 @@ class LiveRoom:
         result = self.mixer.tick()
         self.ticks += 1
         for packet in self._encoder.encode(result.mix):
-            for track in self._listeners:
-                track.offer(packet)
+            self.fanout.send(bytes(packet), self._pts)
         if self.hls is not None:
             self.hls.push(result.mix)
         self._feed_speakers(result)

@@ -3,7 +3,7 @@
 ```
  publish(offer) ─ grant? ─> RTCPeerConnection ─ remote track ─> pump_into_mixer ─> LiveRoom
                                  <─ mix-minus track (PcmTrack) ────────────────────┘
- listen(offer)  ─ grant? ─> RTCPeerConnection <─ EncodedMixTrack (shared packets) ─ LiveRoom
+ listen(offer)  ─ grant? ─> RTCPeerConnection (ParkedTrack) <─ Fanout (one loop) ─ LiveRoom
  space:{id} events ─> watcher: mute/unmute -> mixer; demoted/removed/left -> close sessions;
                                space.ended -> close the room and every session
 ```
@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from townhall.config import IceServer
 from townhall.domain.errors import DomainError, NotFound
+from townhall.media.fanout import FanoutListener, ParkedTrack
 from townhall.media.hls import HlsWriter
 from townhall.media.ingest import pump_into_mixer, tune_receive_latency
 from townhall.media.room import LiveRoom
 from townhall.media.sdp import BadSdp, check_offer
-from townhall.media.tracks import EncodedMixTrack, PcmTrack
+from townhall.media.tracks import PcmTrack
 from townhall.realtime.bus import EventBus
 
 log = logging.getLogger("townhall.media")
@@ -40,6 +42,16 @@ ROOM_IDLE_S = 30.0
 """How long a room with no connections keeps mixing before it closes (reloads come back)."""
 
 
+class WebRtcFull(Exception):
+    """This Space has as many WebRTC listeners as the node takes: listen over HLS instead."""
+
+    code = "webrtc_full"
+
+    def __init__(self, space_id: int) -> None:
+        super().__init__("This Space is full for live WebRTC audio: listen over HLS instead.")
+        self.hls_url = f"/spaces/{space_id}/hls/index.m3u8"
+
+
 @dataclass
 class PeerSession:
     id: str
@@ -48,7 +60,7 @@ class PeerSession:
     kind: str
     pc: RTCPeerConnection
     tasks: list["asyncio.Task[None]"] = field(default_factory=list)
-    listener_track: EncodedMixTrack | None = None
+    listener: FanoutListener | None = None
     ears: PcmTrack | None = None
     closed: bool = False
 
@@ -62,8 +74,13 @@ class MediaService:
         make_frame: Frame,
         channel_for: Callable[[int], str],
         hls_root: Path | None = None,
+        ice_servers: tuple[IceServer, ...] = (),
+        listener_cap: int | None = None,
     ) -> None:
         self._hls_root = hls_root
+        self.ice_servers = ice_servers
+        self.listener_cap = listener_cap
+        """WebRTC listeners per Space; None: no cap."""
         self._bus = bus
         self._publish_grant = publish_grant
         self._listen_grant = listen_grant
@@ -200,18 +217,30 @@ class MediaService:
     async def listen(self, space_id: int, user_id: int, offer_sdp: str) -> tuple[str, str]:
         check_offer(offer_sdp)
         await self._listen_grant(user_id, space_id)
+        if self.listener_cap is not None:
+            current = self._rooms.get(space_id)
+            if self.listener_cap <= (current.listener_count if current else 0):
+                raise WebRtcFull(space_id)
         room = self._ensure_room(space_id)
         session = self._new_session(space_id, user_id, "listen")
 
         def attach() -> None:
-            session.listener_track = room.add_listener()
-            session.pc.addTrack(session.listener_track)
+            session.pc.addTrack(ParkedTrack())
+            session.listener = room.add_listener(session.pc)
 
         await self._negotiate(session, offer_sdp, before_answer=attach)
         return session.id, session.pc.localDescription.sdp
 
+    def _rtc_ice_servers(self) -> list[RTCIceServer]:
+        return [
+            RTCIceServer(
+                urls=list(server.urls), username=server.username, credential=server.credential
+            )
+            for server in self.ice_servers
+        ]
+
     def _new_session(self, space_id: int, user_id: int, kind: str) -> PeerSession:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._rtc_ice_servers()))
         session = PeerSession(secrets.token_urlsafe(16), space_id, user_id, kind, pc)
         self._sessions[session.id] = session
 
@@ -261,8 +290,8 @@ class MediaService:
         if room is not None:
             if not any(s.space_id == session.space_id for s in self._sessions.values()):
                 self._close_when_idle(session.space_id)
-            if session.listener_track is not None:
-                room.remove_listener(session.listener_track)
+            if session.listener is not None:
+                room.remove_listener(session.listener)
             if session.ears is not None:
                 room.remove_speaker_ears(session.user_id, session.ears)
             if session.kind == "publish" and not self._has_session(

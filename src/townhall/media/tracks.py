@@ -1,9 +1,9 @@
-"""aiortc tracks the server sends: the encoded mix (shared) and a PCM mix-minus (per speaker)."""
+"""The aiortc track the server sends to people on stage: their PCM mix-minus."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -20,32 +20,6 @@ def _offer_latest(queue: asyncio.Queue[T], item: T) -> None:
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(item)
-
-
-class EncodedMixTrack(MediaStreamTrack):
-    """Hands aiortc already-encoded Opus packets, which it only packetizes: encode once."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue(maxsize=QUEUE_FRAMES)
-
-    def offer(self, packet: av.Packet[Any]) -> None:
-        _offer_latest(self._queue, packet)
-
-    async def recv(self) -> av.Packet[Any]:
-        if self.readyState != "live":
-            raise MediaStreamError
-        packet = await self._queue.get()
-        if packet is None:
-            raise MediaStreamError
-        return packet
-
-    def stop(self) -> None:
-        if self.readyState == "live":
-            _offer_latest(self._queue, None)
-        super().stop()
 
 
 class PcmTrack(MediaStreamTrack):

@@ -13,8 +13,12 @@
  *
  * Dispatches "state" (this.state: "connecting" | "connected" | "reconnecting"
  * | "stopped"), "quality" (this.quality: "good" | "fair" | "poor" | null, with
- * this.stats), "track" (this.stream is the server's audio) and "refused"
- * (detail: the ApiError).
+ * this.stats), "track" (this.stream is the server's audio), "refused"
+ * (detail: the ApiError) and "full" (a listen link the server turned away
+ * because the Space has as many WebRTC listeners as it takes: play HLS).
+ *
+ * STUN/TURN servers come from GET /rtc/config (TOWNHALL_ICE_SERVERS), fetched
+ * once per page and Space.
  */
 
 const ICE_GATHERING_TIMEOUT_MS = 2000;
@@ -54,6 +58,32 @@ function iceGatheringDone(pc, timeoutMs) {
     const timer = setTimeout(done, timeoutMs);
     pc.addEventListener("icegatheringstatechange", check);
   });
+}
+
+const iceServersBySpace = new Map();
+
+/** The server's STUN/TURN list; none (host candidates only) if it cannot be had. */
+function iceServersFor(spaceId) {
+  let servers = iceServersBySpace.get(spaceId);
+  if (!servers) {
+    servers = fetch(`/api/v1/spaces/${encodeURIComponent(spaceId)}/rtc/config`, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then((response) => (response.ok ? response.json() : { ice_servers: [] }))
+      .then((config) => config.ice_servers ?? [])
+      .catch(() => {
+        iceServersBySpace.delete(spaceId);
+        return [];
+      });
+    iceServersBySpace.set(spaceId, servers);
+  }
+  return servers;
+}
+
+/** The server has no WebRTC seat left for this listener: the mix is on HLS. */
+export function isFull(error) {
+  return error?.status === 503 && error.code === "webrtc_full";
 }
 
 function isRefusal(error) {
@@ -153,7 +183,13 @@ export class AudioLink extends EventTarget {
     this.#setState(this.everConnected ? "reconnecting" : "connecting");
     const abort = new AbortController();
     this.abort = abort;
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    const iceServers = await iceServersFor(this.spaceId);
+    if (abort.signal.aborted || this.state === "stopped") return;
+    const pc = new RTCPeerConnection({
+      bundlePolicy: "max-bundle",
+      rtcpMuxPolicy: "require",
+      iceServers,
+    });
     this.pc = pc;
     this.lastPackets = null;
     this.lastLost = null;
@@ -186,6 +222,12 @@ export class AudioLink extends EventTarget {
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     } catch (error) {
       if (abort.signal.aborted || this.state === "stopped") return;
+      if (isFull(error)) {
+        this.#teardown();
+        this.#setState("stopped");
+        this.dispatchEvent(new CustomEvent("full", { detail: error }));
+        return;
+      }
       if (isRefusal(error)) {
         this.#teardown();
         this.#setState("stopped");

@@ -8,6 +8,8 @@
  *                       is dropped once it is up)
  *   moved to the audience -> publish link and microphone released -> "listen" again
  *   Space ended, you left or were removed -> everything stopped
+ *   no WebRTC seat left (503 webrtc_full) -> the same <audio> plays the HLS
+ *                      stream instead, without a word (a few seconds later)
  *
  * sync() compares what should run (from the room's state) with what runs, and
  * is called after every repaint, so role changes, mutes and the end of the
@@ -17,6 +19,7 @@
 
 import { h, replace } from "../dom.js";
 import { AudioLink } from "../rtc.js";
+import { playHlsOn } from "./space-hls.js";
 import { icon } from "./icons.js";
 import { isOnStage } from "./space-people.js";
 
@@ -80,6 +83,8 @@ export function roomAudio(room) {
   const supported = typeof RTCPeerConnection === "function";
 
   let listenLink = null;
+  /** stop() of the HLS stream playing instead of the listen link, when WebRTC was full. */
+  let hlsListen = null;
   let publishLink = null;
   let mic = null;
   let micRequest = null;
@@ -184,7 +189,7 @@ export function roomAudio(room) {
     node.hidden = want === "off" && !micError;
     const link = audible();
     const kind = link?.kind ?? (want === "publish" ? "publish" : "listen");
-    let state = link?.state ?? "connecting";
+    let state = link?.state ?? (hlsListen ? "connected" : "connecting");
     if (state === "stopped") state = "connecting";
     node.dataset.state = state;
     stateNode.dataset.state = state;
@@ -227,6 +232,7 @@ export function roomAudio(room) {
   }
 
   function route() {
+    if (hlsListen && !audible()) return;
     const stream = audible()?.stream ?? null;
     if (player.srcObject === stream) return;
     player.srcObject = stream;
@@ -257,11 +263,18 @@ export function roomAudio(room) {
           listenLink.stop();
           listenLink = null;
         }
+        if (link === publishLink) stopHls();
       }
       route();
       paint();
     });
     link.addEventListener("quality", paint);
+    link.addEventListener("full", () => {
+      if (link !== listenLink) return;
+      listenLink = null;
+      startHls();
+      paint();
+    });
     link.addEventListener("refused", (event) => {
       if (link === publishLink) publishLink = null;
       if (link === listenLink) listenLink = null;
@@ -277,13 +290,35 @@ export function roomAudio(room) {
   }
 
   function ensureListen() {
-    if (!listenLink) listenLink = makeLink("listen");
+    if (!listenLink && !hlsListen) listenLink = makeLink("listen");
+  }
+
+  function startHls() {
+    stopHls();
+    player.srcObject = null;
+    hlsListen = playHlsOn(player, `/spaces/${encodeURIComponent(id)}/hls/index.m3u8`, {
+      onPlaying: () => {
+        if (!needsTap) return;
+        needsTap = false;
+        paint();
+      },
+      onBlocked: () => {
+        needsTap = true;
+        paint();
+      },
+    });
+  }
+
+  function stopHls() {
+    hlsListen?.();
+    hlsListen = null;
   }
 
   /** hangUp: false when the server closed the link itself (see docs/media.md). */
   function stopListen(hangUp = true) {
     listenLink?.stop({ hangUp });
     listenLink = null;
+    stopHls();
   }
 
   function stopPublish(hangUp = true) {

@@ -46,6 +46,65 @@ export function loadHlsJs() {
   return hlsScript;
 }
 
+/**
+ * Plays a live HLS url on an existing <audio> (the room's, when WebRTC is
+ * full); keeps trying on errors. onPlaying/onBlocked report autoplay. Returns
+ * stop().
+ */
+export function playHlsOn(audio, url, { onPlaying = () => {}, onBlocked = () => {} } = {}) {
+  let hls = null;
+  let timer = null;
+  let stopped = false;
+  const native = audio.canPlayType(HLS_TYPE) !== "";
+  const play = () =>
+    audio.play().then(onPlaying, (error) => {
+      if (error?.name === "NotAllowedError") onBlocked();
+    });
+  const again = () => {
+    hls?.destroy();
+    hls = null;
+    if (!stopped) timer = setTimeout(start, ERROR_RETRY_MS);
+  };
+  async function start() {
+    timer = null;
+    audio.srcObject = null;
+    if (native) {
+      audio.src = url;
+      play();
+      return;
+    }
+    let Hls;
+    try {
+      Hls = await loadHlsJs();
+    } catch {
+      again();
+      return;
+    }
+    if (stopped || !Hls.isSupported()) return;
+    hls = new Hls(HLS_CONFIG);
+    hls.on(Hls.Events.MANIFEST_PARSED, play);
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      else again();
+    });
+    hls.loadSource(url);
+    hls.attachMedia(audio);
+  }
+  start();
+  return function stop() {
+    stopped = true;
+    clearTimeout(timer);
+    hls?.destroy();
+    hls = null;
+    if (audio.src) {
+      audio.pause();
+      audio.removeAttribute("src");
+      audio.load();
+    }
+  };
+}
+
 export function hlsPlayer(room) {
   const url = `/spaces/${encodeURIComponent(room.id)}/hls/index.m3u8`;
   const audio = h("audio", { class: "hls-audio", hidden: true });
