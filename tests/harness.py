@@ -28,6 +28,8 @@ class LiveServer:
     settings: Settings
     container: Container
     """The server runs in this process, so tests may look at its parts and shorten timers."""
+    app: Any = None
+    """The ASGI app, for tests that look at what it keeps in `app.state`."""
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -91,7 +93,7 @@ def serve_in_thread(
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings, container)
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, container, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -285,9 +285,12 @@ class Broadcaster:
                 first = await subscription.get()
                 batch = [first, *subscription.ready()]
                 base = self.seq
-                frames = await self._in_order(batch)
-                if frames:
-                    self._dispatch(frames, base)
+                try:
+                    frames = await self._in_order(batch)
+                    if frames:
+                        self._dispatch(frames, base)
+                except Exception:
+                    log.exception("fan-out of %s failed for a batch", self.channel)
                 await asyncio.sleep(self._window_s)
         except SubscriptionOverflowed:
             log.warning("fan-out of %s fell behind; every socket must resync", self.channel)
@@ -295,10 +298,6 @@ class Broadcaster:
                 member._too_slow()
         except SubscriptionClosed:
             pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("fan-out of %s failed", self.channel)
 
     async def _in_order(self, batch: list[dict[str, object]]) -> list[EncodedOnce]:
         """The batch as sent: state events in seq order without gaps, counts collapsed."""
@@ -343,18 +342,23 @@ class Broadcaster:
         top = self.seq
         wire: bytes | None = None
         for member in list(self._members):
-            state = member.state
-            if state is MemberState.LIVE:
-                if top == base or member.last_seq == base:
-                    if wire is None:
-                        wire = b"".join([frame.wire() for frame in frames])
-                    member._send(frames, wire)
-                    if top is not None and member.last_seq == base:
-                        member.last_seq = top
-                else:
-                    member._deliver(frames)
-            elif state is MemberState.HOLDING:
-                member._hold(frames)
+            try:
+                state = member.state
+                if state is MemberState.LIVE:
+                    if top == base or member.last_seq == base:
+                        if wire is None:
+                            wire = b"".join([frame.wire() for frame in frames])
+                        if member.last_seq == base and top is not None:
+                            member.last_seq = top
+                        member._send(frames, wire)
+                    else:
+                        member._deliver(frames)
+                elif state is MemberState.HOLDING:
+                    member._hold(frames)
+            except Exception:
+                # One broken socket must not stop the Space's stream for everyone else.
+                log.exception("sending to a socket of %s failed; dropping it", self.channel)
+                member.leave()
 
 
 class FanoutHub:
