@@ -96,7 +96,7 @@ class Rig:
     def __init__(self, store: Store | None = None) -> None:
         self.bus = InProcessBus()
         self.store = store or Store()
-        self.hub = FanoutHub(self.bus, window_s=WINDOW_S)
+        self.hub = FanoutHub(self.bus, window_s=WINDOW_S, max_window_s=WINDOW_S)
 
     async def __aenter__(self) -> "Rig":
         await self.bus.start()
@@ -327,3 +327,21 @@ def test_wire_bytes_are_one_text_message_whatever_the_length() -> None:
     for size in (0, 125, 126, 65535, 65536):
         payload = "é" * (size // 2) + "a" * (size % 2)
         assert parse_messages(text_message(payload.encode())) == [payload]
+
+
+def test_the_window_grows_with_the_audience_within_its_bounds() -> None:
+    async def scenario() -> list[float]:
+        async with Rig() as rig:
+            hub = FanoutHub(rig.bus, window_s=0.02, max_window_s=0.09)
+            windows = []
+            for _ in range(3000):
+                hub.join(CHANNEL, RawSink(FakeRaw()), rig.store.after, resync)
+                broadcaster = hub.broadcaster(CHANNEL)
+                assert broadcaster is not None
+                windows.append(broadcaster.window_s())
+            hub.close()
+            return windows
+
+    windows = run(scenario())
+    assert windows[0] == 0.02 and windows[-1] == 0.09
+    assert windows == sorted(windows)
