@@ -1,10 +1,12 @@
 """Space events go out through the raw write under `townhall serve`, and read the same
 through plain ASGI under any other server."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.harness import Account, LiveServer, make_settings, serve_in_thread
 from tests.integration.spaces.space_helpers import (
@@ -93,3 +95,19 @@ def test_a_burst_sent_in_one_write_reaches_a_real_client_as_separate_messages(
         received = [next_frame(ws) for _ in range(40)]
     assert [f["data"]["n"] for f in received] == list(range(40))
     assert all(f["data"]["pad"] == "é" * f["data"]["n"] * 5 for f in received)
+
+
+@pytest.mark.parametrize("which", ["raw", "asgi_only"])
+def test_your_own_event_stream_works_with_and_without_the_raw_write(
+    which: str, server: LiveServer, asgi_only_server: LiveServer
+) -> None:
+    live = server if which == "raw" else asgi_only_server
+    alice, bob = live.signup(), live.signup()
+    url = live.url.replace("http://", "ws://") + f"/api/v1/events?token={alice.token}"
+    with connect(url) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "ready"
+        with bob.client() as client:
+            client.post(f"/api/v1/users/{alice.username}/follow")
+        frame = json.loads(ws.recv(timeout=5))
+    assert (frame["type"], frame["data"]["kind"]) == ("notification", "follow")
+    assert frame["data"]["actor"]["username"] == bob.username
