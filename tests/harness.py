@@ -7,11 +7,13 @@ import uuid
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 
 from townhall.api.app import create_app
+from townhall.api.server_options import uvicorn_options
 from townhall.config import Settings
 from townhall.container import Container, build_container
 
@@ -26,6 +28,8 @@ class LiveServer:
     settings: Settings
     container: Container
     """The server runs in this process, so tests may look at its parts and shorten timers."""
+    app: Any = None
+    """The ASGI app, for tests that look at what it keeps in `app.state`."""
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -64,15 +68,22 @@ def make_settings(data_dir: Path, database_url: str = "") -> Settings:
     )
 
 
-def serve_in_thread(settings: Settings) -> Generator[LiveServer, None, None]:
-    """Runs the real app under uvicorn on a free loopback port until the generator closes."""
+def serve_in_thread(
+    settings: Settings, **uvicorn_overrides: Any
+) -> Generator[LiveServer, None, None]:
+    """Runs the real app under uvicorn on a free loopback port until the generator closes.
+
+    The uvicorn settings are those of `townhall serve`; a test may override some (e.g. `ws`
+    to run without the raw WebSocket write).
+    """
     container = build_container(settings)
     app = create_app(settings, container)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=64 * 1024)
+    options = {**uvicorn_options(), **uvicorn_overrides}
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -82,7 +93,7 @@ def serve_in_thread(settings: Settings) -> Generator[LiveServer, None, None]:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings, container)
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, container, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -35,6 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from townhall.api.app import create_app
+    from townhall.api.server_options import uvicorn_options
 
     settings = _settings_from(args)
     app = create_app(settings)
@@ -51,10 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info" if not args.quiet else "warning",
         access_log=not args.quiet,
         proxy_headers=False,
-        ws_max_size=64 * 1024,
-        # Event frames are small and go to thousands of sockets: compressing each one per
-        # connection costs more CPU than the bytes it saves.
-        ws_per_message_deflate=False,
+        **uvicorn_options(),
     )
     return 0
 

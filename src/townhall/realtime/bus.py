@@ -93,6 +93,16 @@ class Subscription:
             raise SubscriptionClosed("subscription woken without a message")
         return message
 
+    def ready(self) -> list[Message]:
+        """Messages already queued, taken without waiting (a consumer that batches them)."""
+        taken: list[Message] = []
+        while not self._queue.empty():
+            message = self._queue.get_nowait()
+            if message is None:
+                break
+            taken.append(message)
+        return taken
+
     def _raise_if_ended(self) -> None:
         # Overflow wins over close: the consumer must learn that it has to resync.
         if self.overflowed:

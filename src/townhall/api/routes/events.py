@@ -14,6 +14,9 @@ from starlette.websockets import WebSocketDisconnect
 from townhall.api.auth import services_of, websocket_token
 from townhall.domain.errors import DomainError
 from townhall.realtime.bus import EventBus, Subscription
+from townhall.realtime.fanout import MAX_BUFFERED_BYTES
+from townhall.realtime.frames import shared, text_of
+from townhall.realtime.raw_socket import raw_socket_of
 from townhall.services import accounts
 from townhall.services.accounts import Principal
 from townhall.services.json import format_time
@@ -35,14 +38,24 @@ def same_origin(websocket: WebSocket) -> bool:
 
 
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
+    raw = raw_socket_of(websocket.scope)
+    too_slow = False
     async for message in subscription:
-        await websocket.send_json(message)
-    if subscription.overflowed:
-        # This client fell too far behind: tell it to refetch, rather than silently skip events.
-        await websocket.send_json(
-            {"type": "resync", "space_id": None, "seq": None, "at": _now(), "data": {}}
-        )
-        await websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect")
+        if raw is None:
+            await websocket.send_text(text_of(message))
+        elif raw.write(shared(message).wire()) > MAX_BUFFERED_BYTES:
+            too_slow = True
+            break
+    if not (too_slow or subscription.overflowed):
+        return
+    # This client fell too far behind: tell it to refetch, rather than silently skip events.
+    resync = shared({"type": "resync", "space_id": None, "seq": None, "at": _now(), "data": {}})
+    if raw is not None:
+        raw.write(resync.wire())
+        raw.close(CLOSE_TOO_SLOW, "too far behind; reconnect")
+        return
+    await websocket.send_text(resync.text())
+    await websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect")
 
 
 def _now() -> str:

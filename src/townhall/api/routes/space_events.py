@@ -1,102 +1,89 @@
 """A Space's event stream: state events by seq with resume, plus ephemeral ones.
 
 ```
- connect(?since=N) -> subscribe to space:{id} first (nothing is missed meanwhile)
+ connect(?since=N) -> join the Space's broadcaster first (it holds frames for us meanwhile)
                    -> send stored events seq > N (or one `resync` if too far behind)
-                   -> forward live events, skipping seq already sent and filling gaps
-                      from the store when commits publish out of order
+                   -> go live: the held frames, then live ones, skipping seq already sent
+                      and filling gaps from the store when commits publish out of order
 ```
+
+The broadcaster (realtime/fanout.py) writes each batch of frames to every socket of the
+Space at once: straight to the connection when the server offers the raw write
+(api/ws_protocol.py), otherwise through ASGI.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from townhall.api.auth import services_of
-from townhall.api.routes.events import (
-    CLOSE_TOO_SLOW,
-    accept_authenticated,
-    serve_until_disconnect,
-)
+from townhall.api.routes.events import accept_authenticated, serve_until_disconnect
 from townhall.container import Container
 from townhall.domain.errors import DomainError, NotFound
-from townhall.realtime.bus import Subscription
-from townhall.realtime.frames import text_of
+from townhall.realtime.fanout import FanoutHub, QueueSink, RawSink, Sink
+from townhall.realtime.frames import EncodedOnce, shared, text_of
+from townhall.realtime.raw_socket import raw_socket_of
 from townhall.services import spaces
 from townhall.services.context import ServiceContext
 from townhall.services.space_log import frame, space_channel
-from townhall.types import UserId
 
 router = APIRouter(tags=["events"])
 
 CLOSE_NOT_FOUND = 4404
 
 
-def _control(kind: str, space_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    return frame(kind, space_id, None, datetime.now(UTC), data)
+def _control(kind: str, space_id: int, data: dict[str, Any]) -> EncodedOnce:
+    return shared(frame(kind, space_id, None, datetime.now(UTC), data))
 
 
-class _Stream:
-    """Sends one client its frames in seq order, exactly once."""
+def _resync(space_id: int, seq: int) -> EncodedOnce:
+    return _control("resync", space_id, {"seq": seq})
 
-    def __init__(
-        self,
-        websocket: WebSocket,
-        ctx: ServiceContext,
-        viewer: UserId,
-        space_id: int,
-        last_seq: int,
-    ) -> None:
-        self.websocket = websocket
-        self.ctx = ctx
-        self.viewer = viewer
-        self.space_id = space_id
-        self.last_seq = last_seq
 
-    async def send(self, message: dict[str, Any]) -> None:
-        seq = message.get("seq")
-        if seq is None:
-            await self.websocket.send_text(text_of(message))
-            return
-        if seq <= self.last_seq:
-            return
-        if seq > self.last_seq + 1:
-            await self._fill_gap()
-            if seq <= self.last_seq:
-                return
-        await self.websocket.send_text(text_of(message))
-        self.last_seq = seq
+async def _stored_after(
+    ctx: ServiceContext, space_id: int, after: int
+) -> tuple[Sequence[EncodedOnce] | None, int]:
+    """The Space's state events after a seq, for every socket alike (no viewer checks)."""
+    backlog = await run_in_threadpool(spaces.events_since, ctx, None, space_id, after)
+    stored = None if backlog.frames is None else [shared(f) for f in backlog.frames]
+    return stored, backlog.latest_seq
 
-    async def _fill_gap(self) -> None:
-        backlog = await run_in_threadpool(
-            spaces.events_since, self.ctx, self.viewer, self.space_id, self.last_seq
-        )
-        await self.replay(backlog)
 
-    async def replay(self, backlog: spaces.Backlog) -> None:
-        if backlog.frames is None:
-            await self.websocket.send_json(
-                _control("resync", self.space_id, {"seq": backlog.latest_seq})
-            )
-            self.last_seq = backlog.latest_seq
-            return
-        for message in backlog.frames:
-            seq = message["seq"]
-            assert isinstance(seq, int)
-            if seq > self.last_seq:
-                await self.websocket.send_text(text_of(message))
-                self.last_seq = seq
+def fanout_of(websocket: WebSocket) -> FanoutHub:
+    """The app's broadcasters, made with the first socket (they need the running loop)."""
+    state = websocket.app.state
+    container: Container = state.container
+    hub: FanoutHub | None = getattr(state, "space_fanout", None)
+    if hub is None or hub.bus is not container.bus:
+        hub = FanoutHub(container.bus)
+        state.space_fanout = hub
+    return hub
 
-    async def forward(self, subscription: Subscription) -> None:
-        async for message in subscription:
-            await self.send(message)
-        if subscription.overflowed:
-            await self.websocket.send_json(
-                _control("resync", self.space_id, {"seq": self.last_seq})
-            )
-            await self.websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect with since")
+
+def _sink_for(websocket: WebSocket) -> Sink:
+    raw = raw_socket_of(websocket.scope)
+    if raw is not None:
+        return RawSink(raw)
+    return QueueSink(websocket.send_text, websocket.close)
+
+
+async def _replay(websocket: WebSocket, space_id: int, backlog: spaces.Backlog, since: int) -> int:
+    """Sends what a resuming client missed; the seq it has afterwards."""
+    if backlog.frames is None:
+        await websocket.send_text(_resync(space_id, backlog.latest_seq).text())
+        return backlog.latest_seq
+    last_seq = since
+    for message in backlog.frames:
+        seq = message["seq"]
+        assert isinstance(seq, int)
+        if seq > last_seq:
+            await websocket.send_text(text_of(message))
+            last_seq = seq
+    return last_seq
 
 
 def _since(websocket: WebSocket) -> int | None:
@@ -121,7 +108,12 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
     except DomainError as exc:
         await websocket.close(CLOSE_NOT_FOUND, exc.message[:120])
         return
-    with container.bus.subscribe(space_channel(parsed)) as subscription:
+    sink = _sink_for(websocket)
+    # Join before reading the store, so no event falls between the read and the stream.
+    member = fanout_of(websocket).join(
+        space_channel(parsed), sink, partial(_stored_after, ctx, parsed), partial(_resync, parsed)
+    )
+    try:
         try:
             backlog = await run_in_threadpool(
                 spaces.events_since, ctx, principal.user_id, parsed, since
@@ -130,18 +122,17 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
             await websocket.close(CLOSE_NOT_FOUND, exc.message[:120])
             return
         is_host = backlog.host_id == principal.user_id
-        stream = _Stream(websocket, ctx, principal.user_id, parsed, since or 0)
+        ready = {"seq": backlog.latest_seq, "user_id": str(principal.user_id)}
+        await websocket.send_text(_control("ready", parsed, ready).text())
         if since is None:
-            stream.last_seq = backlog.latest_seq
-        await websocket.send_json(
-            _control(
-                "ready", parsed, {"seq": backlog.latest_seq, "user_id": str(principal.user_id)}
-            )
-        )
-        if since is not None:
-            await stream.replay(backlog)
+            last_seq = backlog.latest_seq
+        else:
+            last_seq = await _replay(websocket, parsed, backlog, since)
+        member.go_live(last_seq)
         container.presence.connected(parsed, principal.user_id)
         try:
-            await serve_until_disconnect(websocket, stream.forward(subscription))
+            await serve_until_disconnect(websocket, sink.run())
         finally:
             container.presence.disconnected(parsed, principal.user_id, is_host)
+    finally:
+        member.leave()
