@@ -118,13 +118,13 @@ def _try_ready(listener: FanoutListener) -> bool:
 def _own_socket(transport: Any) -> socket.socket | None:
     """A socket of our own on the same UDP port, usable from another thread.
 
-    A TURN relay's transport is not a socket (aioice wraps each datagram): it stays on
-    the event loop.
+    The transport is asyncio's or uvloop's (uvicorn runs uvloop when it is installed; its
+    `UDPTransport` is no `asyncio.DatagramTransport` subclass, so no isinstance test here).
+    A TURN relay's transport has no socket (aioice wraps each datagram): it stays on the
+    event loop.
     """
-    if not isinstance(transport, asyncio.DatagramTransport):
-        return None
     raw = transport.get_extra_info("socket")
-    if raw is None:
+    if raw is None or getattr(raw, "type", None) != socket.SOCK_DGRAM:
         return None
     sock = socket.socket(fileno=os.dup(raw.fileno()))
     sock.setblocking(False)
