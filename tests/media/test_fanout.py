@@ -140,6 +140,13 @@ def test_fanout_relies_on_aiortc_internals_that_still_exist() -> None:
         "_RTCRtpSender__rtp_timestamp",
         "_RTCRtpSender__packet_count",
         "_RTCRtpSender__octet_count",
+        "_RTCRtpSender__cname",
+        "_RTCRtpSender__lsr",
+        "_RTCRtpSender__lsr_time",
+        "_RTCRtpSender__rtcp_started",
+        "_RTCRtpSender__rtcp_exited",
+        "_run_rtcp",
+        "_send_rtcp",
         "_ssrc",
     )
 
@@ -264,3 +271,45 @@ def test_packets_leave_from_the_send_thread_on_either_event_loop(loop: str) -> N
         uvloop.run(scenario())
     else:
         asyncio.run(scenario())
+
+
+def test_listeners_get_sender_reports_every_few_seconds_not_every_second() -> None:
+    """RTCP SRs come from the fan-out loop (4-6 s apart), and count what was really sent."""
+    from aiortc.rtp import RtcpSrPacket
+
+    from townhall.media.opus import OpusEncoder
+
+    async def scenario() -> None:
+        server, client, got = await _pair()
+        reports: list[RtcpSrPacket] = []
+        receiver = client.getTransceivers()[0].receiver
+        handle = receiver._handle_rtcp_packet
+
+        async def spy(packet: object) -> None:
+            if isinstance(packet, RtcpSrPacket):
+                reports.append(packet)
+            await handle(packet)  # type: ignore[arg-type]
+
+        receiver._handle_rtcp_packet = spy  # type: ignore[method-assign]
+        fanout = Fanout("test-sr")
+        fanout.add(server)
+        encoder = OpusEncoder()
+        pts = 0
+        try:
+            await wait_until(lambda: server.connectionState == "connected")
+            for _ in range(150):  # 3 s
+                for packet in encoder.encode(np.zeros(960, dtype=np.int16)):
+                    fanout.send(bytes(packet), pts)
+                pts += 960
+                await asyncio.sleep(0.02)
+            assert len(reports) == 1, "one right away, the next 4-6 s later"
+            info = reports[0].sender_info
+            assert 1 <= info.packet_count <= len(got) + 5
+            stats = await client.getStats()
+            assert any(s.type == "remote-outbound-rtp" for s in stats.values())
+        finally:
+            fanout.close()
+            await server.close()
+            await client.close()
+
+    asyncio.run(scenario())
