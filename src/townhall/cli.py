@@ -19,6 +19,9 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # aioice logs every ICE check at INFO: about five lines per peer, ~1 ms of the event
+    # loop per join (py-spy, bench/audio/join_cost.py). Its warnings still show.
+    logging.getLogger("aioice").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:

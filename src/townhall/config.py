@@ -1,5 +1,6 @@
 """Settings, read once from TOWNHALL_* environment variables with sensible defaults."""
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -93,6 +94,28 @@ def _ice_server_from_json(item: object) -> IceServer:
     return IceServer(tuple(urls), username, credential)
 
 
+ADDRESS_FAMILIES = ("ipv4", "ipv6")
+
+
+def parse_rtc_host_addresses(raw: str) -> tuple[str, ...]:
+    """`ipv4`, `ipv6` (every interface address of that family) and addresses of this machine.
+
+    Comma separated; empty means every interface address. Raises ValueError.
+    """
+    out: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        if item.lower() in ADDRESS_FAMILIES:
+            out.append(item.lower())
+            continue
+        try:
+            out.append(str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise ValueError(f"{item!r} is neither ipv4, ipv6 nor an IP address") from None
+    return tuple(out)
+
+
 def _check_ice_url(url: str) -> None:
     if not url.startswith(ICE_SCHEMES) or len(url) > 512:
         raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
@@ -122,6 +145,8 @@ class Settings:
     """WebRTC listeners per Space on this node; past it, listeners are sent to HLS."""
     ice_servers: tuple[IceServer, ...] = field(default_factory=tuple)
     """STUN/TURN servers for the server's own peers, also handed to browsers."""
+    rtc_host_addresses: tuple[str, ...] = ()
+    """Where the server's peers gather ICE host candidates; empty: every interface address."""
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
     password_time_cost: int = 3
     password_memory_kib: int = 64 * 1024
@@ -155,6 +180,13 @@ def _env_ice_servers() -> tuple[IceServer, ...]:
         raise SystemExit(f"TOWNHALL_ICE_SERVERS: {exc}") from exc
 
 
+def _env_rtc_host_addresses() -> tuple[str, ...]:
+    try:
+        return parse_rtc_host_addresses(os.environ.get("TOWNHALL_RTC_HOST_ADDRESSES", ""))
+    except ValueError as exc:
+        raise SystemExit(f"TOWNHALL_RTC_HOST_ADDRESSES: {exc}") from exc
+
+
 def load_settings() -> Settings:
     return Settings(
         data_dir=Path(os.environ.get("TOWNHALL_DATA_DIR", "var")),
@@ -174,4 +206,5 @@ def load_settings() -> Settings:
         password_memory_kib=_env_int("TOWNHALL_PASSWORD_MEMORY_KIB", 64 * 1024),
         webrtc_listener_cap=_env_int("TOWNHALL_WEBRTC_LISTENER_CAP", 1000),
         ice_servers=_env_ice_servers(),
+        rtc_host_addresses=_env_rtc_host_addresses(),
     )

@@ -65,6 +65,7 @@ class Container:
             channel_for=space_channel,
             hls_root=self.settings.hls_dir,
             ice_servers=self.settings.ice_servers,
+            host_addresses=self.settings.rtc_host_addresses,
             listener_cap=self.settings.webrtc_listener_cap,
         )
 

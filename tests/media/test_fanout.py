@@ -6,13 +6,16 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from aiortc import RTCRtpSender
+import pytest
+import uvloop
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from tests.harness import LiveServer
 from tests.integration.spaces.space_helpers import call, join, open_space
 from tests.media.peers import SAMPLE_RATE, Ear, Peer, ToneTrack, WavTrack, connect, wait_until
 from tests.media.speech import make_speech, read_wav
+from townhall.media.fanout import Fanout, ParkedTrack
 
 BIN_S = 0.1
 
@@ -137,6 +140,13 @@ def test_fanout_relies_on_aiortc_internals_that_still_exist() -> None:
         "_RTCRtpSender__rtp_timestamp",
         "_RTCRtpSender__packet_count",
         "_RTCRtpSender__octet_count",
+        "_RTCRtpSender__cname",
+        "_RTCRtpSender__lsr",
+        "_RTCRtpSender__lsr_time",
+        "_RTCRtpSender__rtcp_started",
+        "_RTCRtpSender__rtcp_exited",
+        "_run_rtcp",
+        "_send_rtcp",
         "_ssrc",
     )
 
@@ -158,46 +168,40 @@ def test_fanout_relies_on_aiortc_internals_that_still_exist() -> None:
     asyncio.run(check())
 
 
+async def _pair() -> tuple[RTCPeerConnection, RTCPeerConnection, list[int]]:
+    client = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    client.addTransceiver("audio", direction="recvonly")
+    got: list[int] = []
+    tasks: list[asyncio.Future[None]] = []
+
+    @client.on("track")
+    def on_track(track: object) -> None:
+        async def count() -> None:
+            while True:
+                try:
+                    await track.recv()  # type: ignore[attr-defined]
+                except Exception:
+                    return
+                got.append(1)
+
+        tasks.append(asyncio.ensure_future(count()))
+
+    await client.setLocalDescription(await client.createOffer())
+    server = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    await server.setRemoteDescription(RTCSessionDescription(client.localDescription.sdp, "offer"))
+    server.addTrack(ParkedTrack())
+    await server.setLocalDescription(await server.createAnswer())
+    await client.setRemoteDescription(RTCSessionDescription(server.localDescription.sdp, "answer"))
+    return server, client, got
+
+
 def test_the_loop_drops_a_closed_peer_and_keeps_sending_to_the_rest() -> None:
     """Peers in this process; one server-side peer closes while still on the fan-out list."""
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-
-    from townhall.media.fanout import Fanout, ParkedTrack
-
-    async def pair() -> tuple[RTCPeerConnection, RTCPeerConnection, list[int]]:
-        client = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        client.addTransceiver("audio", direction="recvonly")
-        got: list[int] = []
-        tasks: list[asyncio.Future[None]] = []
-
-        @client.on("track")
-        def on_track(track: object) -> None:
-            async def count() -> None:
-                while True:
-                    try:
-                        await track.recv()  # type: ignore[attr-defined]
-                    except Exception:
-                        return
-                    got.append(1)
-
-            tasks.append(asyncio.ensure_future(count()))
-
-        await client.setLocalDescription(await client.createOffer())
-        server = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        await server.setRemoteDescription(
-            RTCSessionDescription(client.localDescription.sdp, "offer")
-        )
-        server.addTrack(ParkedTrack())
-        await server.setLocalDescription(await server.createAnswer())
-        await client.setRemoteDescription(
-            RTCSessionDescription(server.localDescription.sdp, "answer")
-        )
-        return server, client, got
 
     async def scenario() -> None:
         from townhall.media.opus import OpusEncoder
 
-        pairs = [await pair() for _ in range(3)]
+        pairs = [await _pair() for _ in range(3)]
         fanout = Fanout("test-send")
         for server, _, _ in pairs:
             fanout.add(server)
@@ -233,5 +237,79 @@ def test_the_loop_drops_a_closed_peer_and_keeps_sending_to_the_rest() -> None:
             for server, client, _ in pairs:
                 await server.close()
                 await client.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_packets_leave_from_the_send_thread_on_either_event_loop(loop: str) -> None:
+    """uvicorn runs uvloop when installed; its UDP transport must not keep sends on the loop."""
+
+    async def scenario() -> None:
+        from townhall.media.opus import OpusEncoder
+
+        server, client, got = await _pair()
+        fanout = Fanout(f"test-{loop}")
+        fanout.add(server)
+        encoder = OpusEncoder()
+        pts = 0
+        try:
+            await wait_until(lambda: server.connectionState == "connected")
+            for _ in range(25):
+                for packet in encoder.encode(np.zeros(960, dtype=np.int16)):
+                    fanout.send(bytes(packet), pts)
+                pts += 960
+                await asyncio.sleep(0.02)
+            assert [listener.sock is not None for listener in fanout._ready] == [True]
+            assert len(got) > 10
+        finally:
+            fanout.close()
+            await server.close()
+            await client.close()
+
+    if loop == "uvloop":
+        uvloop.run(scenario())
+    else:
+        asyncio.run(scenario())
+
+
+def test_listeners_get_sender_reports_every_few_seconds_not_every_second() -> None:
+    """RTCP SRs come from the fan-out loop (4-6 s apart), and count what was really sent."""
+    from aiortc.rtp import RtcpSrPacket
+
+    from townhall.media.opus import OpusEncoder
+
+    async def scenario() -> None:
+        server, client, got = await _pair()
+        reports: list[RtcpSrPacket] = []
+        receiver = client.getTransceivers()[0].receiver
+        handle = receiver._handle_rtcp_packet
+
+        async def spy(packet: object) -> None:
+            if isinstance(packet, RtcpSrPacket):
+                reports.append(packet)
+            await handle(packet)  # type: ignore[arg-type]
+
+        receiver._handle_rtcp_packet = spy  # type: ignore[method-assign]
+        fanout = Fanout("test-sr")
+        fanout.add(server)
+        encoder = OpusEncoder()
+        pts = 0
+        try:
+            await wait_until(lambda: server.connectionState == "connected")
+            for _ in range(150):  # 3 s
+                for packet in encoder.encode(np.zeros(960, dtype=np.int16)):
+                    fanout.send(bytes(packet), pts)
+                pts += 960
+                await asyncio.sleep(0.02)
+            assert len(reports) == 1, "one right away, the next 4-6 s later"
+            info = reports[0].sender_info
+            assert 1 <= info.packet_count <= len(got) + 5
+            stats = await client.getStats()
+            assert any(s.type == "remote-outbound-rtp" for s in stats.values())
+        finally:
+            fanout.close()
+            await server.close()
+            await client.close()
 
     asyncio.run(scenario())

@@ -28,6 +28,12 @@ from townhall.domain.errors import DomainError, NotFound
 from townhall.media.fanout import FanoutListener, ParkedTrack
 from townhall.media.hls import HlsWriter
 from townhall.media.ingest import pump_into_mixer, tune_receive_latency
+from townhall.media.peers import (
+    HostAddresses,
+    PeerFactory,
+    restore_host_addresses,
+    use_host_addresses,
+)
 from townhall.media.room import LiveRoom
 from townhall.media.sdp import BadSdp, check_offer
 from townhall.media.tracks import PcmTrack
@@ -76,8 +82,12 @@ class MediaService:
         hls_root: Path | None = None,
         ice_servers: tuple[IceServer, ...] = (),
         listener_cap: int | None = None,
+        host_addresses: tuple[str, ...] = (),
     ) -> None:
         self._hls_root = hls_root
+        self.host_addresses = HostAddresses(host_addresses)
+        use_host_addresses(self.host_addresses)
+        self._peers = PeerFactory()
         self.ice_servers = ice_servers
         self.listener_cap = listener_cap
         """WebRTC listeners per Space; None: no cap."""
@@ -240,7 +250,7 @@ class MediaService:
         ]
 
     def _new_session(self, space_id: int, user_id: int, kind: str) -> PeerSession:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._rtc_ice_servers()))
+        pc = self._peers.new_peer(RTCConfiguration(iceServers=self._rtc_ice_servers()))
         session = PeerSession(secrets.token_urlsafe(16), space_id, user_id, kind, pc)
         self._sessions[session.id] = session
 
@@ -329,3 +339,4 @@ class MediaService:
             await self.close_room(space_id)
         for session in list(self._sessions.values()):
             await self._close_session(session)
+        restore_host_addresses(self.host_addresses)
