@@ -25,7 +25,7 @@ from townhall.services.passwords import PasswordHasher
 from townhall.services.ratelimit import SlidingWindowLimiter
 from townhall.services.space_log import space_channel
 from townhall.services.space_presence import SpacePresence
-from townhall.storage.database import create_database_engine
+from townhall.storage.database import create_database_engine, create_writer_gate
 from townhall.storage.migrate import upgrade_to_head
 from townhall.storage.uow import UnitOfWorkFactory
 from townhall.types import UserId
@@ -120,14 +120,20 @@ class Container:
 def build_container(settings: Settings, migrate: bool = True) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_database_engine(settings.effective_database_url)
+    engine = create_database_engine(
+        settings.effective_database_url, busy_timeout_ms=int(settings.db_write_wait_s * 1000)
+    )
     if migrate:
         upgrade_to_head(engine)
         log.info("database ready: %s", engine.url.render_as_string(hide_password=True))
     bus = create_bus(settings.redis_url)
     services = ServiceContext(
         settings=settings,
-        uow=UnitOfWorkFactory(engine, bus.publish_threadsafe),
+        uow=UnitOfWorkFactory(
+            engine,
+            bus.publish_threadsafe,
+            create_writer_gate(engine, settings.db_max_waiting_writers, settings.db_write_wait_s),
+        ),
         ids=IdGenerator(settings.node_id),
         clock=utc_now,
         passwords=PasswordHasher(settings.password_time_cost, settings.password_memory_kib),
