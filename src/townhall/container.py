@@ -20,9 +20,11 @@ from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
 from townhall.services import media_access, polls, space_log, space_stage, spaces
 from townhall.services.context import ServiceContext
+from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.json import format_time
 from townhall.services.passwords import PasswordHasher
 from townhall.services.ratelimit import SlidingWindowLimiter
+from townhall.services.reaction_permits import PermitWatcher, ReactionPermits
 from townhall.services.space_log import space_channel
 from townhall.services.space_presence import SpacePresence
 from townhall.storage.database import create_database_engine, create_writer_gate
@@ -48,10 +50,12 @@ class Container:
     services: ServiceContext
     reactions: ReactionBatcher
     presence: SpacePresence = field(init=False)
+    permit_watcher: PermitWatcher = field(init=False)
     media: MediaService = field(init=False)
     _timers: list["asyncio.Task[None]"] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.permit_watcher = PermitWatcher(self.bus, self.services.reaction_permits, space_channel)
         self.presence = SpacePresence(
             self._someone_gone, self.settings.participant_grace_s, self.settings.host_grace_s
         )
@@ -77,6 +81,7 @@ class Container:
     async def start(self) -> None:
         await self.bus.start()
         await self.reactions.start()
+        await self.permit_watcher.start()
         self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
         # Connections do not survive a restart: whoever does not reconnect in time is gone.
         present = await run_in_threadpool(space_stage.present_in_live_spaces, self.services)
@@ -94,6 +99,7 @@ class Container:
         self.presence.close()
         await self.media.close()
         await self.reactions.close()
+        await self.permit_watcher.close()
         await self.bus.close()
         self.engine.dispose()
 
@@ -141,6 +147,8 @@ def build_container(settings: Settings, migrate: bool = True) -> Container:
             settings.login_failures_per_minute, LOGIN_FAILURE_WINDOW_S
         ),
         reaction_limiter=SlidingWindowLimiter(REACTIONS_PER_SECOND, 1.0),
+        tokens=ExpiringCache(settings.token_cache_s),
+        reaction_permits=ReactionPermits(),
     )
     reactions = ReactionBatcher(bus, space_channel, format_time)
     return Container(

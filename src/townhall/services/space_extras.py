@@ -1,5 +1,6 @@
 """Use cases for pins, shared posts and reactions in a live Space."""
 
+import asyncio
 import math
 
 from townhall.domain.errors import NotFound, RateLimited
@@ -56,12 +57,26 @@ def shared_posts(ctx: ServiceContext, viewer_id: UserId | None, space_id: int) -
         return post_views(uow.session, store.shared_posts(uow.session, space_id, MAX_PAGE_SIZE))
 
 
-def check_reaction_allowed(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
-    """Validates and rate-limits a reaction; the caller hands it to the batcher."""
-    check_reaction(emoji)
+def check_may_react(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    """The database's answer: the Space is live, visible to them, and they are in it."""
     with ctx.uow.read() as uow:
         loaded = load(uow.session, space_id, user_id)
         actions.check_may_react(loaded.space, participant(uow.session, space_id, user_id))
+
+
+async def accept_reaction(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
+    """Validates, authorizes and rate-limits a reaction; the caller hands it to the batcher.
+
+    Runs on the event loop: someone this node knows to be in the live Space (see
+    reaction_permits) costs no database and no thread; anyone else is checked in the
+    database, in a worker thread, and remembered when the answer is yes.
+    """
+    check_reaction(emoji)
+    permits = ctx.reaction_permits
+    if not permits.allows(space_id, user_id):
+        generation = permits.prepare(space_id)
+        await asyncio.to_thread(check_may_react, ctx, user_id, space_id)
+        permits.remember(space_id, user_id, generation)
     wait_s = ctx.reaction_limiter.acquire(f"react:{user_id}")
     if wait_s is not None:
         raise RateLimited("At most 5 reactions a second.", retry_after_s=math.ceil(wait_s))

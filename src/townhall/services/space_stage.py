@@ -11,8 +11,14 @@ from townhall.domain.spaces.model import Access, Participant
 from townhall.domain.spaces.roles import Role
 from townhall.services.context import ServiceContext
 from townhall.services.notifications import notify
-from townhall.services.space_views import ParticipantView, participant_row_views, participant_view
-from townhall.services.spaces import Loaded, commit_change, limits_of, load, participant
+from townhall.services.space_views import (
+    ParticipantView,
+    participant_row_views,
+    participant_view,
+    participant_views,
+)
+from townhall.services.spaces import Loaded, commit_change, hidden, limits_of, load, participant
+from townhall.services.views import user_summaries
 from townhall.storage import social as social_store
 from townhall.storage import spaces as store
 from townhall.storage import users as user_store
@@ -27,7 +33,7 @@ def access_of(session: Session, loaded: Loaded, user_id: int) -> Access:
     if user_id == host_id:
         return Access(followed_by_host=True)
     return Access(
-        blocked_with_host=social_store.block_state(session, user_id, host_id).any,
+        blocked_with_host=store.blocked_with(session, user_id, host_id),
         banned_by_host=store.is_banned(session, host_id, user_id),
         followed_by_host=social_store.get_follow(session, host_id, user_id) is not None,
     )
@@ -38,15 +44,22 @@ def _target(session: Session, space_id: int, user_id: int) -> Participant | None
 
 
 def do_join(ctx: ServiceContext, user_id: UserId, space_id: int) -> ParticipantView:
+    """The hot path of a join storm: one query per fact, the joiner's summary loaded once,
+    the count kept by increment (see commit_change)."""
     with ctx.uow.write() as uow:
-        loaded = load(uow.session, space_id, user_id, lock=True)
+        loaded = load(uow.session, space_id, None, lock=True)
+        access = Access(followed_by_host=True)
+        if user_id != loaded.space.host_id:
+            blocked, banned = store.entry_barriers(uow.session, user_id, loaded.space.host_id)
+            if blocked:
+                raise hidden()  # as load() would for a viewer: a block hides the Space
+            access = Access(banned_by_host=banned)
         existing = participant(uow.session, space_id, user_id)
-        person, events = actions.join(
-            loaded.space, user_id, existing, access_of(uow.session, loaded, user_id), ctx.clock()
-        )
+        person, events = actions.join(loaded.space, user_id, existing, access, ctx.clock())
+        users = user_summaries(uow.session, {user_id})
         if events:
-            commit_change(ctx, uow, loaded, events, [person])
-        return participant_view(uow.session, person)
+            commit_change(ctx, uow, loaded, events, [person], known_users=users)
+        return participant_views(uow.session, [person], users)[0]
 
 
 def do_leave(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
