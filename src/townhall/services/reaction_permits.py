@@ -13,8 +13,8 @@ own services) and drops them as soon as anything could have changed the answer:
   carries blocks.
 
 Someone not in the set is not refused: the caller falls back to the database and, if the
-answer is yes, `remember`s it. A generation number, bumped on every drop, keeps a check
-that raced with a drop from remembering a stale yes. Only yes is ever cached.
+answer is yes, `remember`s it. A generation number per Space, bumped on every drop there, keeps a
+check that raced with a drop from remembering a stale yes. Only yes is ever cached.
 """
 
 import asyncio
@@ -44,7 +44,10 @@ class ReactionPermits:
         self._lock = threading.Lock()
         self._members: dict[int, set[int]] = {}
         """Only Spaces being watched have a key; their set holds verified reactors."""
-        self._generation = 0
+        self._generations: dict[int, int] = {}
+        """Per watched Space, bumped on every drop there; values come from one counter, so
+        a number handed out before a Space was forgotten never matches again."""
+        self._counter = 0
         self.watch: Callable[[int], bool] | None = None
         """Loop thread: start following a Space's events; False when it cannot."""
 
@@ -52,23 +55,36 @@ class ReactionPermits:
         members = self._members.get(space_id)
         return members is not None and user_id in members
 
-    def prepare(self, space_id: int) -> int | None:
-        """Call on the loop before checking the database; hand the result to remember()."""
-        if space_id not in self._members:
-            if self.watch is None or not self.watch(space_id):
-                return None
-            with self._lock:
-                self._members.setdefault(space_id, set())
-        return self._generation
+    def prepare(self, space_id: int) -> tuple[int | None, bool]:
+        """Call on the loop before checking the database: (the generation to hand to
+        remember(), whether the Space was just taken on, so that its whole audience is
+        worth loading at once)."""
+        generation = self._generations.get(space_id)
+        if generation is not None:
+            return generation, False
+        if self.watch is None or not self.watch(space_id):
+            return None, False
+        with self._lock:
+            if space_id in self._members:
+                return self._generations[space_id], False
+            self._members[space_id] = set()
+            return self._bump(space_id), True
+
+    def _bump(self, space_id: int) -> int:
+        """Call holding the lock."""
+        self._counter += 1
+        self._generations[space_id] = self._counter
+        return self._counter
 
     def remember(self, space_id: int, user_id: int, generation: int | None) -> None:
         """Record a yes from the database, unless something was dropped meanwhile."""
+        self.remember_all(space_id, (user_id,), generation)
+
+    def remember_all(self, space_id: int, user_ids: Iterable[int], generation: int | None) -> None:
         with self._lock:
-            if generation is None or generation != self._generation:
+            if generation is None or generation != self._generations.get(space_id):
                 return
-            members = self._members.get(space_id)
-            if members is not None:
-                members.add(user_id)
+            self._members[space_id].update(user_ids)
 
     def joined(self, space_id: int, user_id: int) -> None:
         """A join committed on this node: it passed every access check."""
@@ -79,23 +95,23 @@ class ReactionPermits:
 
     def left(self, space_id: int, user_id: int) -> None:
         with self._lock:
-            self._generation += 1
             members = self._members.get(space_id)
             if members is not None:
+                self._bump(space_id)
                 members.discard(user_id)
 
     def forget_users(self, user_ids: Iterable[int]) -> None:
         """Drop these people from every Space (a block between them and someone)."""
         dropped = set(user_ids)
         with self._lock:
-            self._generation += 1
-            for members in self._members.values():
+            for space_id, members in self._members.items():
+                self._bump(space_id)
                 members.difference_update(dropped)
 
     def forget_space(self, space_id: int) -> None:
         with self._lock:
-            self._generation += 1
             self._members.pop(space_id, None)
+            self._generations.pop(space_id, None)
 
     def watched(self) -> set[int]:
         return set(self._members)

@@ -13,6 +13,7 @@ from townhall.services.lookup import require_post
 from townhall.services.spaces import commit_change, limits_of, load, participant
 from townhall.services.views import PostView, post_views
 from townhall.storage import space_extras as store
+from townhall.storage import spaces as spaces_store
 from townhall.storage.tables import SpacePinRow
 from townhall.types import UserId
 
@@ -64,6 +65,11 @@ def check_may_react(ctx: ServiceContext, user_id: UserId, space_id: int) -> None
         actions.check_may_react(loaded.space, participant(uow.session, space_id, user_id))
 
 
+def _audience(ctx: ServiceContext, space_id: int) -> list[int]:
+    with ctx.uow.read() as uow:
+        return spaces_store.may_react(uow.session, space_id)
+
+
 async def accept_reaction(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
     """Validates, authorizes and rate-limits a reaction; the caller hands it to the batcher.
 
@@ -74,9 +80,15 @@ async def accept_reaction(ctx: ServiceContext, user_id: UserId, space_id: int, e
     check_reaction(emoji)
     permits = ctx.reaction_permits
     if not permits.allows(space_id, user_id):
-        generation = permits.prepare(space_id)
-        await asyncio.to_thread(check_may_react, ctx, user_id, space_id)
-        permits.remember(space_id, user_id, generation)
+        generation, fresh = permits.prepare(space_id)
+        if fresh:
+            # The first reaction in a Space this node has not seen: learn its whole audience
+            # in one query rather than one check per person.
+            audience = await asyncio.to_thread(_audience, ctx, space_id)
+            permits.remember_all(space_id, audience, generation)
+        if not permits.allows(space_id, user_id):
+            await asyncio.to_thread(check_may_react, ctx, user_id, space_id)
+            permits.remember(space_id, user_id, generation)
     wait_s = ctx.reaction_limiter.acquire(f"react:{user_id}")
     if wait_s is not None:
         raise RateLimited("At most 5 reactions a second.", retry_after_s=math.ceil(wait_s))

@@ -144,6 +144,29 @@ def present_participants(session: Session, space_id: int) -> list[SpaceParticipa
     )
 
 
+def may_react(session: Session, space_id: int) -> list[int]:
+    """Everyone present in the Space if it is live, but nobody blocked with its host."""
+    host = select(SpaceRow.host_id).where(SpaceRow.id == space_id).scalar_subquery()
+    participant = SpaceParticipantRow.user_id
+    blocked = exists().where(
+        or_(
+            and_(BlockRow.blocker_id == participant, BlockRow.blocked_id == host),
+            and_(BlockRow.blocker_id == host, BlockRow.blocked_id == participant),
+        )
+    )
+    live = exists().where(SpaceRow.id == space_id, SpaceRow.state == SpaceState.LIVE.value)
+    return list(
+        session.scalars(
+            select(participant).where(
+                SpaceParticipantRow.space_id == space_id,
+                SpaceParticipantRow.present.is_(True),
+                live,
+                ~blocked,
+            )
+        )
+    )
+
+
 def count_present(session: Session, space_id: int) -> int:
     return int(
         session.scalar(

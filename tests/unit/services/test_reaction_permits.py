@@ -16,16 +16,24 @@ def _watched_permits() -> ReactionPermits:
 
 def test_a_verified_participant_is_remembered() -> None:
     permits = _watched_permits()
-    generation = permits.prepare(SPACE)
+    generation, _ = permits.prepare(SPACE)
     assert not permits.allows(SPACE, 1)
     permits.remember(SPACE, 1, generation)
     assert permits.allows(SPACE, 1)
     assert not permits.allows(SPACE + 1, 1)
 
 
+def test_the_first_reaction_in_a_space_may_load_its_whole_audience() -> None:
+    permits = _watched_permits()
+    generation, fresh = permits.prepare(SPACE)
+    assert fresh and not permits.prepare(SPACE)[1]
+    permits.remember_all(SPACE, [1, 2], generation)
+    assert permits.allows(SPACE, 1) and permits.allows(SPACE, 2)
+
+
 def test_a_check_that_raced_with_a_departure_is_not_remembered() -> None:
     permits = _watched_permits()
-    generation = permits.prepare(SPACE)
+    generation, _ = permits.prepare(SPACE)
     permits.left(SPACE, 2)  # anyone leaving while the database was asked
     permits.remember(SPACE, 1, generation)
     assert not permits.allows(SPACE, 1)
@@ -34,7 +42,7 @@ def test_a_check_that_raced_with_a_departure_is_not_remembered() -> None:
 def test_leaving_blocks_and_an_ending_drop_permits() -> None:
     permits = _watched_permits()
     for user_id in (1, 2, 3):
-        permits.remember(SPACE, user_id, permits.prepare(SPACE))
+        permits.remember(SPACE, user_id, permits.prepare(SPACE)[0])
     permits.left(SPACE, 1)
     permits.forget_users([2])
     assert (permits.allows(SPACE, 1), permits.allows(SPACE, 2), permits.allows(SPACE, 3)) == (
@@ -48,7 +56,7 @@ def test_leaving_blocks_and_an_ending_drop_permits() -> None:
 
 def test_nothing_is_remembered_for_a_space_nobody_watches() -> None:
     permits = ReactionPermits()  # no watcher: cannot learn of changes elsewhere
-    permits.remember(SPACE, 1, permits.prepare(SPACE))
+    permits.remember(SPACE, 1, permits.prepare(SPACE)[0])
     permits.joined(SPACE, 1)
     assert not permits.allows(SPACE, 1)
 
@@ -61,7 +69,7 @@ def test_events_from_any_node_drop_permits() -> None:
         watcher = PermitWatcher(bus, permits, lambda space_id: f"space:{space_id}")
         await watcher.start()
         for user_id in (1, 2, 3, 4):
-            permits.remember(SPACE, user_id, permits.prepare(SPACE))
+            permits.remember(SPACE, user_id, permits.prepare(SPACE)[0])
         channel = f"space:{SPACE}"
         await bus.publish(channel, {"type": "participant.muted", "data": {"user_id": "1"}})
         await bus.publish(channel, {"type": "participant.left", "data": {"user_id": "2"}})
