@@ -76,6 +76,7 @@ def do_signup(
     except IntegrityError as exc:  # two signups raced for the same name
         raise taken from exc
     log.info("signup user_id=%s username=%s", user.id, username)
+    _remember(ctx, token_row)
     return SignedIn(user=user_view(user), token=token)
 
 
@@ -103,7 +104,16 @@ def do_login(
     with ctx.uow.write() as uow:
         token, token_row = _issue_token(ctx, view.id, token_kind)
         uow.session.add(token_row)
+    _remember(ctx, token_row)
     return SignedIn(user=view, token=token)
+
+
+def _remember(ctx: ServiceContext, row: AuthTokenRow) -> None:
+    """A token just issued is about to be used: spare its first request the lookup."""
+    principal = Principal(
+        user_id=UserId(row.user_id), token_hash=row.token_hash, token_kind=row.kind
+    )
+    ctx.tokens.put(row.token_hash, principal)
 
 
 def cached_principal(ctx: ServiceContext, token: str) -> tuple[str, Principal | None]:
