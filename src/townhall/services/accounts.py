@@ -128,12 +128,10 @@ def cached_principal(ctx: ServiceContext, token: str) -> tuple[str, Principal | 
 
 def authenticate_hash(ctx: ServiceContext, token_hash: str) -> Principal:
     with ctx.uow.read() as uow:
-        row = user_store.get_active_token(uow.session, token_hash)
-        if row is None:
-            raise Unauthenticated("Your session has ended; log in again.", code="invalid_token")
-        principal = Principal(
-            user_id=UserId(row.user_id), token_hash=token_hash, token_kind=row.kind
-        )
+        found = user_store.get_active_token(uow.session, token_hash)
+    if found is None:
+        raise Unauthenticated("Your session has ended; log in again.", code="invalid_token")
+    principal = Principal(user_id=UserId(found[0]), token_hash=token_hash, token_kind=found[1])
     ctx.tokens.put(token_hash, principal)
     return principal
 
