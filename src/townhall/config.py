@@ -18,6 +18,16 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "")
     return tuple(part.strip() for part in raw.split(",") if part.strip())
@@ -147,6 +157,14 @@ class Settings:
     """STUN/TURN servers for the server's own peers, also handed to browsers."""
     rtc_host_addresses: tuple[str, ...] = ()
     """Where the server's peers gather ICE host candidates; empty: every interface address."""
+    db_write_wait_s: float = 5.0
+    """Longest a write waits for its turn (queued behind this process's writers, or for a
+    lock another connection holds) before the request gets 503 with Retry-After."""
+    db_max_waiting_writers: int = 32
+    """Writes that may queue at once; one more gets 503 at once."""
+    token_cache_s: float = 5.0
+    """How long a node trusts a token it looked up; a logout on another node takes effect
+    there within this time (0: look every token up)."""
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
     password_time_cost: int = 3
     password_memory_kib: int = 64 * 1024
@@ -202,6 +220,9 @@ def load_settings() -> Settings:
         max_speakers=_env_int("TOWNHALL_MAX_SPEAKERS", 10),
         host_grace_s=_env_int("TOWNHALL_HOST_GRACE_S", 120),
         participant_grace_s=_env_int("TOWNHALL_PARTICIPANT_GRACE_S", 30),
+        db_write_wait_s=_env_float("TOWNHALL_DB_WRITE_WAIT_S", 5.0),
+        db_max_waiting_writers=_env_int("TOWNHALL_DB_MAX_WAITING_WRITERS", 32),
+        token_cache_s=_env_float("TOWNHALL_TOKEN_CACHE_S", 5.0),
         password_time_cost=_env_int("TOWNHALL_PASSWORD_TIME_COST", 3),
         password_memory_kib=_env_int("TOWNHALL_PASSWORD_MEMORY_KIB", 64 * 1024),
         webrtc_listener_cap=_env_int("TOWNHALL_WEBRTC_LISTENER_CAP", 1000),

@@ -20,12 +20,14 @@ from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
 from townhall.services import media_access, polls, space_log, space_stage, spaces
 from townhall.services.context import ServiceContext
+from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.json import format_time
 from townhall.services.passwords import PasswordHasher
 from townhall.services.ratelimit import SlidingWindowLimiter
+from townhall.services.reaction_permits import PermitWatcher, ReactionPermits
 from townhall.services.space_log import space_channel
 from townhall.services.space_presence import SpacePresence
-from townhall.storage.database import create_database_engine
+from townhall.storage.database import create_database_engine, create_writer_gate
 from townhall.storage.migrate import upgrade_to_head
 from townhall.storage.uow import UnitOfWorkFactory
 from townhall.types import UserId
@@ -48,10 +50,12 @@ class Container:
     services: ServiceContext
     reactions: ReactionBatcher
     presence: SpacePresence = field(init=False)
+    permit_watcher: PermitWatcher = field(init=False)
     media: MediaService = field(init=False)
     _timers: list["asyncio.Task[None]"] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.permit_watcher = PermitWatcher(self.bus, self.services.reaction_permits, space_channel)
         self.presence = SpacePresence(
             self._someone_gone, self.settings.participant_grace_s, self.settings.host_grace_s
         )
@@ -80,6 +84,7 @@ class Container:
     async def start(self) -> None:
         await self.bus.start()
         await self.reactions.start()
+        await self.permit_watcher.start()
         self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
         # Connections do not survive a restart: whoever does not reconnect in time is gone.
         present = await run_in_threadpool(space_stage.present_in_live_spaces, self.services)
@@ -97,6 +102,7 @@ class Container:
         self.presence.close()
         await self.media.close()
         await self.reactions.close()
+        await self.permit_watcher.close()
         await self.bus.close()
         self.engine.dispose()
 
@@ -123,14 +129,20 @@ class Container:
 def build_container(settings: Settings, migrate: bool = True) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_database_engine(settings.effective_database_url)
+    engine = create_database_engine(
+        settings.effective_database_url, busy_timeout_ms=int(settings.db_write_wait_s * 1000)
+    )
     if migrate:
         upgrade_to_head(engine)
         log.info("database ready: %s", engine.url.render_as_string(hide_password=True))
     bus = create_bus(settings.redis_url)
     services = ServiceContext(
         settings=settings,
-        uow=UnitOfWorkFactory(engine, bus.publish_threadsafe),
+        uow=UnitOfWorkFactory(
+            engine,
+            bus.publish_threadsafe,
+            create_writer_gate(engine, settings.db_max_waiting_writers, settings.db_write_wait_s),
+        ),
         ids=IdGenerator(settings.node_id),
         clock=utc_now,
         passwords=PasswordHasher(settings.password_time_cost, settings.password_memory_kib),
@@ -138,6 +150,8 @@ def build_container(settings: Settings, migrate: bool = True) -> Container:
             settings.login_failures_per_minute, LOGIN_FAILURE_WINDOW_S
         ),
         reaction_limiter=SlidingWindowLimiter(REACTIONS_PER_SECOND, 1.0),
+        tokens=ExpiringCache(settings.token_cache_s),
+        reaction_permits=ReactionPermits(),
     )
     reactions = ReactionBatcher(bus, space_channel, format_time)
     return Container(

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from townhall.domain.errors import Forbidden, Unauthenticated
@@ -41,32 +42,73 @@ def _bearer(connection: HTTPConnection) -> str | None:
     return token.strip()
 
 
-def _principal(request: Request, required: bool) -> Principal | None:
-    ctx = services_of(request)
+def _credential(request: Request, required: bool) -> tuple[str, bool] | None:
+    """The token and whether it came from the session cookie (then CSRF applies)."""
     token = _bearer(request)
     if token is not None:
-        return accounts.authenticate(ctx, token)
+        return token, False
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal = accounts.authenticate(ctx, cookie)
-        if request.method not in SAFE_METHODS and not csrf_matches(
-            cookie, request.headers.get(CSRF_HEADER, "")
-        ):
-            raise Forbidden("This request lacks a valid X-CSRF-Token header.", code="csrf_failed")
-        return principal
+        return cookie, True
     if required:
         raise Unauthenticated("Log in first.", code="unauthenticated")
     return None
 
 
+def _check_csrf(request: Request, cookie: str) -> None:
+    if request.method not in SAFE_METHODS and not csrf_matches(
+        cookie, request.headers.get(CSRF_HEADER, "")
+    ):
+        raise Forbidden("This request lacks a valid X-CSRF-Token header.", code="csrf_failed")
+
+
+def _principal(request: Request, required: bool) -> Principal | None:
+    credential = _credential(request, required)
+    if credential is None:
+        return None
+    token, from_cookie = credential
+    principal = accounts.authenticate(services_of(request), token)
+    if from_cookie:
+        _check_csrf(request, token)
+    return principal
+
+
+async def _principal_async(request: Request, required: bool) -> Principal | None:
+    """On the event loop: a token this node saw a moment ago costs no database and no
+    worker thread (see accounts.cached_principal for how long a cached token is trusted)."""
+    credential = _credential(request, required)
+    if credential is None:
+        return None
+    token, from_cookie = credential
+    ctx = services_of(request)
+    token_hash, principal = accounts.cached_principal(ctx, token)
+    if principal is None:
+        principal = await run_in_threadpool(accounts.authenticate_hash, ctx, token_hash)
+    if from_cookie:
+        _check_csrf(request, token)
+    return principal
+
+
 def require_principal(request: Request) -> Principal:
+    """For code already off the event loop; routes use CurrentUser."""
     principal = _principal(request, required=True)
     assert principal is not None
     return principal
 
 
 def optional_principal(request: Request) -> Principal | None:
+    """For code already off the event loop; routes use MaybeUser."""
     return _principal(request, required=False)
+
+
+async def _require_principal(request: Request) -> Principal:
+    principal = await _principal_async(request, required=True)
+    assert principal is not None
+    return principal
+
+
+async def _optional_principal(request: Request) -> Principal | None:
+    return await _principal_async(request, required=False)
 
 
 def websocket_token(connection: HTTPConnection) -> tuple[str, bool] | None:
@@ -81,5 +123,5 @@ def websocket_token(connection: HTTPConnection) -> tuple[str, bool] | None:
     return (cookie, True) if cookie else None
 
 
-CurrentUser = Annotated[Principal, Depends(require_principal)]
-MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
+CurrentUser = Annotated[Principal, Depends(_require_principal)]
+MaybeUser = Annotated[Principal | None, Depends(_optional_principal)]

@@ -9,6 +9,7 @@ from townhall.domain import users as rules
 from townhall.domain.errors import Conflict, RateLimited, Unauthenticated
 from townhall.services.context import ServiceContext
 from townhall.services.lookup import require_user
+from townhall.services.principal import Principal as Principal  # re-exported for callers
 from townhall.services.tokens import hash_token, new_token
 from townhall.services.views import UserView, user_view, user_views
 from townhall.storage import users as user_store
@@ -24,15 +25,6 @@ class SignedIn:
 
     user: UserView
     token: str
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is making a request, as established from a token."""
-
-    user_id: UserId
-    token_hash: str
-    token_kind: str
 
 
 def _issue_token(ctx: ServiceContext, user_id: int, kind: str) -> tuple[str, AuthTokenRow]:
@@ -84,6 +76,7 @@ def do_signup(
     except IntegrityError as exc:  # two signups raced for the same name
         raise taken from exc
     log.info("signup user_id=%s username=%s", user.id, username)
+    _remember(ctx, token_row)
     return SignedIn(user=user_view(user), token=token)
 
 
@@ -111,21 +104,49 @@ def do_login(
     with ctx.uow.write() as uow:
         token, token_row = _issue_token(ctx, view.id, token_kind)
         uow.session.add(token_row)
+    _remember(ctx, token_row)
     return SignedIn(user=view, token=token)
 
 
-def authenticate(ctx: ServiceContext, token: str) -> Principal:
+def _remember(ctx: ServiceContext, row: AuthTokenRow) -> None:
+    """A token just issued is about to be used: spare its first request the lookup."""
+    principal = Principal(
+        user_id=UserId(row.user_id), token_hash=row.token_hash, token_kind=row.kind
+    )
+    ctx.tokens.put(row.token_hash, principal)
+
+
+def cached_principal(ctx: ServiceContext, token: str) -> tuple[str, Principal | None]:
+    """(token hash, the principal if this node looked the token up a moment ago).
+
+    A logout on this node revokes at once; one on another node is honoured here within
+    `settings.token_cache_s` (5 s by default), when the cached entry expires.
+    """
     token_hash = hash_token(token)
+    return token_hash, ctx.tokens.get(token_hash)
+
+
+def authenticate_hash(ctx: ServiceContext, token_hash: str) -> Principal:
     with ctx.uow.read() as uow:
-        row = user_store.get_active_token(uow.session, token_hash)
-        if row is None:
-            raise Unauthenticated("Your session has ended; log in again.", code="invalid_token")
-        return Principal(user_id=UserId(row.user_id), token_hash=token_hash, token_kind=row.kind)
+        found = user_store.get_active_token(uow.session, token_hash)
+    if found is None:
+        raise Unauthenticated("Your session has ended; log in again.", code="invalid_token")
+    principal = Principal(user_id=UserId(found[0]), token_hash=token_hash, token_kind=found[1])
+    ctx.tokens.put(token_hash, principal)
+    return principal
+
+
+def authenticate(ctx: ServiceContext, token: str) -> Principal:
+    token_hash, principal = cached_principal(ctx, token)
+    return principal if principal is not None else authenticate_hash(ctx, token_hash)
 
 
 def do_logout(ctx: ServiceContext, principal: Principal) -> None:
+    # Before and after the commit: a lookup racing with the logout cannot re-cache it.
+    ctx.tokens.revoke(principal.token_hash)
     with ctx.uow.write() as uow:
         user_store.revoke_token(uow.session, principal.token_hash, ctx.clock())
+        uow.after_commit(lambda: ctx.tokens.revoke(principal.token_hash))
 
 
 def get_me(ctx: ServiceContext, user_id: UserId) -> UserView:

@@ -6,8 +6,11 @@ from datetime import datetime
 
 from townhall.config import Settings
 from townhall.ids import IdGenerator
+from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.passwords import PasswordHasher
+from townhall.services.principal import Principal
 from townhall.services.ratelimit import SlidingWindowLimiter
+from townhall.services.reaction_permits import ReactionPermits
 from townhall.storage.uow import UnitOfWorkFactory
 
 Clock = Callable[[], datetime]
@@ -22,3 +25,6 @@ class ServiceContext:
     passwords: PasswordHasher
     login_failures: SlidingWindowLimiter
     reaction_limiter: SlidingWindowLimiter
+    tokens: ExpiringCache[str, Principal]
+    """token hash -> principal, trusted for `settings.token_cache_s`."""
+    reaction_permits: ReactionPermits

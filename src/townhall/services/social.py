@@ -10,6 +10,7 @@ from townhall.domain.pagination import check_limit, decode_cursor, encode_cursor
 from townhall.services.context import ServiceContext
 from townhall.services.lookup import require_user
 from townhall.services.notifications import notify
+from townhall.services.reaction_permits import ACCESS_CHANNEL
 from townhall.services.views import Page, UserView, user_views
 from townhall.storage import social as social_store
 from townhall.storage import users as user_store
@@ -63,6 +64,11 @@ def do_block(ctx: ServiceContext, blocker_id: UserId, username: str) -> None:
         )
         social_store.remove_follow(uow.session, blocker_id, blocked.id)
         social_store.remove_follow(uow.session, blocked.id, blocker_id)
+        # A block hides the Spaces of one from the other: every node's reaction permits
+        # must forget both (this node at once, the others through the bus).
+        pair = [int(blocker_id), int(blocked.id)]
+        uow.after_commit(lambda: ctx.reaction_permits.forget_users(pair))
+        uow.emit(ACCESS_CHANNEL, {"type": "block.added", "user_ids": pair})
     log.info("block %s -> %s", blocker_id, blocked.id)
 
 

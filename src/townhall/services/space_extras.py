@@ -1,5 +1,6 @@
 """Use cases for pins, shared posts and reactions in a live Space."""
 
+import asyncio
 import math
 
 from townhall.domain.errors import NotFound, RateLimited
@@ -12,6 +13,7 @@ from townhall.services.lookup import require_post
 from townhall.services.spaces import commit_change, limits_of, load, participant
 from townhall.services.views import PostView, post_views
 from townhall.storage import space_extras as store
+from townhall.storage import spaces as spaces_store
 from townhall.storage.tables import SpacePinRow
 from townhall.types import UserId
 
@@ -56,12 +58,37 @@ def shared_posts(ctx: ServiceContext, viewer_id: UserId | None, space_id: int) -
         return post_views(uow.session, store.shared_posts(uow.session, space_id, MAX_PAGE_SIZE))
 
 
-def check_reaction_allowed(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
-    """Validates and rate-limits a reaction; the caller hands it to the batcher."""
-    check_reaction(emoji)
+def check_may_react(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    """The database's answer: the Space is live, visible to them, and they are in it."""
     with ctx.uow.read() as uow:
         loaded = load(uow.session, space_id, user_id)
         actions.check_may_react(loaded.space, participant(uow.session, space_id, user_id))
+
+
+def _audience(ctx: ServiceContext, space_id: int) -> list[int]:
+    with ctx.uow.read() as uow:
+        return spaces_store.may_react(uow.session, space_id)
+
+
+async def accept_reaction(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
+    """Validates, authorizes and rate-limits a reaction; the caller hands it to the batcher.
+
+    Runs on the event loop: someone this node knows to be in the live Space (see
+    reaction_permits) costs no database and no thread; anyone else is checked in the
+    database, in a worker thread, and remembered when the answer is yes.
+    """
+    check_reaction(emoji)
+    permits = ctx.reaction_permits
+    if not permits.allows(space_id, user_id):
+        generation, fresh = permits.prepare(space_id)
+        if fresh:
+            # The first reaction in a Space this node has not seen: learn its whole audience
+            # in one query rather than one check per person.
+            audience = await asyncio.to_thread(_audience, ctx, space_id)
+            permits.remember_all(space_id, audience, generation)
+        if not permits.allows(space_id, user_id):
+            await asyncio.to_thread(check_may_react, ctx, user_id, space_id)
+            permits.remember(space_id, user_id, generation)
     wait_s = ctx.reaction_limiter.acquire(f"react:{user_id}")
     if wait_s is not None:
         raise RateLimited("At most 5 reactions a second.", retry_after_s=math.ceil(wait_s))

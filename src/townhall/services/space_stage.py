@@ -1,22 +1,36 @@
 """Use cases for people in a Space: join, leave, ask to speak, invites, roles, mute, remove."""
 
+import json
 import logging
+from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from townhall.domain.errors import Forbidden, NotFound
 from townhall.domain.notifications import NotificationKind
 from townhall.domain.spaces import actions
-from townhall.domain.spaces.model import Access, Participant
+from townhall.domain.spaces.model import Access, Participant, SpaceEvent
 from townhall.domain.spaces.roles import Role
+from townhall.services import space_log
 from townhall.services.context import ServiceContext
+from townhall.services.json import to_json
 from townhall.services.notifications import notify
-from townhall.services.space_views import ParticipantView, participant_row_views, participant_view
-from townhall.services.spaces import Loaded, commit_change, limits_of, load, participant
+from townhall.services.space_log import space_channel
+from townhall.services.space_views import (
+    ParticipantView,
+    participant_row_views,
+    participant_view,
+    participant_views,
+)
+from townhall.services.spaces import Loaded, commit_change, hidden, limits_of, load, participant
+from townhall.services.views import UserSummary, user_summaries
 from townhall.storage import social as social_store
+from townhall.storage import space_joins as joins
 from townhall.storage import spaces as store
 from townhall.storage import users as user_store
 from townhall.storage.tables import HostBanRow, SpaceInviteRow
+from townhall.storage.uow import UnitOfWork
 from townhall.types import UserId
 
 log = logging.getLogger("townhall.spaces")
@@ -27,7 +41,7 @@ def access_of(session: Session, loaded: Loaded, user_id: int) -> Access:
     if user_id == host_id:
         return Access(followed_by_host=True)
     return Access(
-        blocked_with_host=social_store.block_state(session, user_id, host_id).any,
+        blocked_with_host=store.blocked_with(session, user_id, host_id),
         banned_by_host=store.is_banned(session, host_id, user_id),
         followed_by_host=social_store.get_follow(session, host_id, user_id) is not None,
     )
@@ -38,15 +52,81 @@ def _target(session: Session, space_id: int, user_id: int) -> Participant | None
 
 
 def do_join(ctx: ServiceContext, user_id: UserId, space_id: int) -> ParticipantView:
+    """The hot path of a join storm: a listener's join is seven small Core statements in
+    one write transaction (storage/space_joins.py), the count kept by increment."""
     with ctx.uow.write() as uow:
-        loaded = load(uow.session, space_id, user_id, lock=True)
-        existing = participant(uow.session, space_id, user_id)
-        person, events = actions.join(
-            loaded.space, user_id, existing, access_of(uow.session, loaded, user_id), ctx.clock()
-        )
+        conn = uow.session.connection()
+        row = joins.space(conn, space_id)
+        if row is None:
+            raise hidden()
+        if user_id == row.host_id:
+            return _host_joins(ctx, uow, user_id, space_id)
+        blocked, banned = joins.barriers(conn, user_id, row.host_id)
+        if blocked:
+            raise hidden()  # as load() would for a viewer: a block hides the Space
+        # A listener's join needs no stage: only the host joins onto it.
+        space = store.to_space(row, [])  # type: ignore[arg-type]
+        before = joins.participant(conn, space_id, user_id)
+        existing = store.to_participant(before) if before is not None else None  # type: ignore[arg-type]
+        access = Access(banned_by_host=banned)
+        now = ctx.clock()
+        person, events = actions.join(space, user_id, existing, access, now)
+        users = user_summaries(uow.session, {user_id})
         if events:
-            commit_change(ctx, uow, loaded, events, [person])
-        return participant_view(uow.session, person)
+            was_present = before is not None and bool(before.present)
+            count = max(0, row.participant_count + int(person.present) - int(was_present))
+            joins.save(conn, space_id, person, existed=before is not None)
+            seq = _record_join_events(uow, conn, space_id, row.event_seq, events, count, users, now)
+            joins.set_counters(conn, space_id, seq, count)
+            if count != row.participant_count:
+                space_log.ephemeral(
+                    uow, space_id, "listeners.count", {"participant_count": count}, now
+                )
+            uow.after_commit(lambda: ctx.reaction_permits.joined(space_id, user_id))
+        return participant_views(uow.session, [person], users)[0]
+
+
+def _record_join_events(
+    uow: UnitOfWork,
+    conn: Connection,
+    space_id: int,
+    seq: int,
+    events: list[SpaceEvent],
+    count: int,
+    users: dict[int, UserSummary],
+    now: datetime,
+) -> int:
+    """As commit_change would: the count and the joiner's summary in each event, state
+    events numbered and stored, every event published after commit. Returns the last seq."""
+    for event in events:
+        data = dict(event.data)
+        data["participant_count"] = count
+        summary = users.get(data["user_id"])
+        data["user"] = to_json(summary) if summary is not None else None
+        payload = to_json(data)
+        event_seq = None
+        if event.state:
+            seq += 1
+            event_seq = seq
+            joins.append_event(conn, space_id, seq, event.type, json.dumps(payload), now)
+        uow.emit(
+            space_channel(space_id), space_log.frame(event.type, space_id, event_seq, now, payload)
+        )
+    return seq
+
+
+def _host_joins(
+    ctx: ServiceContext, uow: UnitOfWork, user_id: UserId, space_id: int
+) -> ParticipantView:
+    loaded = load(uow.session, space_id, None, lock=True)
+    existing = participant(uow.session, space_id, user_id)
+    person, events = actions.join(
+        loaded.space, user_id, existing, Access(followed_by_host=True), ctx.clock()
+    )
+    users = user_summaries(uow.session, {user_id})
+    if events:
+        commit_change(ctx, uow, loaded, events, [person], known_users=users)
+    return participant_views(uow.session, [person], users)[0]
 
 
 def do_leave(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:

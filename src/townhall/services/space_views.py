@@ -52,8 +52,15 @@ class ParticipantView:
     """Who it is, so a room can show names without a lookup per person."""
 
 
-def participant_views(session: Session, people: list[Participant]) -> list[ParticipantView]:
-    users = user_summaries(session, {p.user_id for p in people})
+def participant_views(
+    session: Session,
+    people: list[Participant],
+    known_users: dict[int, UserSummary] | None = None,
+) -> list[ParticipantView]:
+    wanted: set[int] = {p.user_id for p in people}
+    users = dict(known_users or {})
+    if not wanted <= users.keys():
+        users.update(user_summaries(session, wanted - users.keys()))
     return [
         ParticipantView(
             user_id=p.user_id,

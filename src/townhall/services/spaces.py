@@ -20,8 +20,7 @@ from townhall.services import space_log
 from townhall.services.context import ServiceContext
 from townhall.services.notifications import notify
 from townhall.services.space_views import SpaceView, space_views
-from townhall.services.views import user_summaries
-from townhall.storage import social as social_store
+from townhall.services.views import UserSummary, user_summaries
 from townhall.storage import spaces as store
 from townhall.storage import users as user_store
 from townhall.storage.tables import SpaceReminderRow, SpaceRow
@@ -50,15 +49,21 @@ def parse_space_id(raw: str) -> int:
     return parsed
 
 
+def hidden() -> NotFound:
+    return NotFound("No such Space.", code="space_not_found")
+
+
 def load(session: Session, space_id: int, viewer_id: int | None, lock: bool = False) -> Loaded:
     """Loads a Space; one hidden from the viewer by a block is as good as unknown (404)."""
     row = store.get_space_row(session, space_id, for_update=lock)
     if row is None:
-        raise NotFound("No such Space.", code="space_not_found")
-    if viewer_id is not None and viewer_id != row.host_id:
-        blocks = social_store.block_state(session, viewer_id, row.host_id)
-        if blocks.any:
-            raise NotFound("No such Space.", code="space_not_found")
+        raise hidden()
+    if (
+        viewer_id is not None
+        and viewer_id != row.host_id
+        and store.blocked_with(session, viewer_id, row.host_id)
+    ):
+        raise hidden()
     return Loaded(row, store.to_space(row, store.stage_rows(session, space_id)))
 
 
@@ -73,18 +78,28 @@ def commit_change(
     loaded: Loaded,
     events: list[SpaceEvent],
     changed: list[Participant],
+    known_users: dict[int, UserSummary] | None = None,
 ) -> None:
-    """Persists the aggregate and the participants an action touched, then logs its events."""
+    """Persists the aggregate and the participants an action touched, then logs its events.
+
+    The participant count is kept by increments (every change of who is present goes
+    through here, under the Space row's write lock) instead of a COUNT over the audience.
+    `known_users`: summaries the caller already loaded, so events need not load them again.
+    """
     now = ctx.clock()
+    space_id = loaded.row.id
     store.copy_space_into(loaded.space, loaded.row)
+    delta = 0
     for person in changed:
-        store.save_participant(uow.session, loaded.row.id, person)
-    if loaded.space.state is SpaceState.ENDED:
-        store.mark_everyone_gone(uow.session, loaded.row.id)
-    uow.session.flush()
+        delta += store.save_participant(uow.session, space_id, person)
+    ended = loaded.space.state is SpaceState.ENDED
+    if ended:
+        store.mark_everyone_gone(uow.session, space_id)
     count_before = loaded.row.participant_count
-    loaded.row.participant_count = store.count_present(uow.session, loaded.row.id)
-    enriched = [_enrich(uow.session, loaded, event) for event in events]
+    loaded.row.participant_count = 0 if ended else max(0, count_before + delta)
+    _update_permits_after_commit(ctx, uow, space_id, events, changed, ended)
+    users = dict(known_users or {})
+    enriched = [_enrich(uow.session, loaded, event, users) for event in events]
     space_log.record(uow, loaded.row, enriched, now)
     if loaded.row.participant_count != count_before:
         space_log.ephemeral(
@@ -101,7 +116,36 @@ def commit_change(
         close_polls_of(ctx, uow, loaded, now)
 
 
-def _enrich(session: Session, loaded: Loaded, event: SpaceEvent) -> SpaceEvent:
+def _update_permits_after_commit(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    space_id: int,
+    events: list[SpaceEvent],
+    changed: list[Participant],
+    ended: bool,
+) -> None:
+    """Tell this node's reaction permits who joined (every access check passed) or left."""
+    permits = ctx.reaction_permits
+    joined = [int(e.data["user_id"]) for e in events if e.type == "participant.joined"]
+    gone = [person.user_id for person in changed if not person.present]
+    if not (joined or gone or ended):
+        return
+
+    def update() -> None:
+        if ended:
+            permits.forget_space(space_id)
+            return
+        for gone_id in gone:
+            permits.left(space_id, gone_id)
+        for joined_id in joined:
+            permits.joined(space_id, joined_id)
+
+    uow.after_commit(update)
+
+
+def _enrich(
+    session: Session, loaded: Loaded, event: SpaceEvent, users: dict[int, UserSummary]
+) -> SpaceEvent:
     """Space-level events carry the whole Space, so clients can apply them without a fetch."""
     from townhall.services.json import to_json
 
@@ -112,7 +156,10 @@ def _enrich(session: Session, loaded: Loaded, event: SpaceEvent) -> SpaceEvent:
     if event.type.startswith("participant."):
         data["participant_count"] = loaded.row.participant_count
     if "role" in data and "user_id" in data and event.type.startswith("participant."):
-        summary = user_summaries(session, {data["user_id"]}).get(data["user_id"])
+        user_id = data["user_id"]
+        if user_id not in users:
+            users.update(user_summaries(session, {user_id}))
+        summary = users.get(user_id)
         data["user"] = to_json(summary) if summary is not None else None
     return SpaceEvent(event.type, data, event.state)
 

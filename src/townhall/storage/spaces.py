@@ -110,16 +110,21 @@ def get_participant_row(
     return session.get(SpaceParticipantRow, (space_id, user_id))
 
 
-def save_participant(session: Session, space_id: int, participant: Participant) -> None:
+def save_participant(session: Session, space_id: int, participant: Participant) -> int:
+    """Saves the participant; returns how the count of present people changed (-1, 0, 1)."""
     row = session.get(SpaceParticipantRow, (space_id, participant.user_id))
+    was_present = False
     if row is None:
         row = SpaceParticipantRow(space_id=space_id, user_id=participant.user_id)
         session.add(row)
+    else:
+        was_present = bool(row.present)
     row.role = participant.role.value
     row.muted = participant.muted
     row.hand_raised = participant.hand_raised
     row.joined_at = participant.joined_at
     row.present = participant.present
+    return int(participant.present) - int(was_present)
 
 
 def present_participants(session: Session, space_id: int) -> list[SpaceParticipantRow]:
@@ -135,6 +140,29 @@ def present_participants(session: Session, space_id: int) -> list[SpaceParticipa
             select(SpaceParticipantRow)
             .where(SpaceParticipantRow.space_id == space_id, SpaceParticipantRow.present.is_(True))
             .order_by(stage_first, SpaceParticipantRow.joined_at)
+        )
+    )
+
+
+def may_react(session: Session, space_id: int) -> list[int]:
+    """Everyone present in the Space if it is live, but nobody blocked with its host."""
+    host = select(SpaceRow.host_id).where(SpaceRow.id == space_id).scalar_subquery()
+    participant = SpaceParticipantRow.user_id
+    blocked = exists().where(
+        or_(
+            and_(BlockRow.blocker_id == participant, BlockRow.blocked_id == host),
+            and_(BlockRow.blocker_id == host, BlockRow.blocked_id == participant),
+        )
+    )
+    live = exists().where(SpaceRow.id == space_id, SpaceRow.state == SpaceState.LIVE.value)
+    return list(
+        session.scalars(
+            select(participant).where(
+                SpaceParticipantRow.space_id == space_id,
+                SpaceParticipantRow.present.is_(True),
+                live,
+                ~blocked,
+            )
         )
     )
 
@@ -221,6 +249,35 @@ def invited_ids(session: Session, space_ids: list[int]) -> dict[int, list[int]]:
     ):
         result[space_id].append(user_id)
     return result
+
+
+def blocked_with(session: Session, user_id: int, host_id: int) -> bool:
+    """Whether either blocked the other, in one query."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    or_(
+                        and_(BlockRow.blocker_id == user_id, BlockRow.blocked_id == host_id),
+                        and_(BlockRow.blocker_id == host_id, BlockRow.blocked_id == user_id),
+                    )
+                )
+            )
+        )
+    )
+
+
+def entry_barriers(session: Session, user_id: int, host_id: int) -> tuple[bool, bool]:
+    """(blocked either way, banned by the host), in one query: what a join must know."""
+    blocked = exists().where(
+        or_(
+            and_(BlockRow.blocker_id == user_id, BlockRow.blocked_id == host_id),
+            and_(BlockRow.blocker_id == host_id, BlockRow.blocked_id == user_id),
+        )
+    )
+    banned = exists().where(HostBanRow.host_id == host_id, HostBanRow.user_id == user_id)
+    row = session.execute(select(blocked, banned)).one()
+    return bool(row[0]), bool(row[1])
 
 
 def is_banned(session: Session, host_id: int, user_id: int) -> bool:

@@ -34,12 +34,14 @@ def _poll_id(raw: str) -> int:
 
 
 @router.post("/reactions", status_code=202)
-def react(
-    space_id: str, body: ReactionBody, principal: CurrentUser, ctx: Services, request: Request
+async def react(
+    space_id: str, body: ReactionBody, principal: CurrentUser, request: Request
 ) -> Response:
+    """Async: an accepted reaction from someone known to be in the Space never leaves the
+    event loop (no worker thread, no database)."""
     parsed = parse_space_id(space_id)
-    space_extras.check_reaction_allowed(ctx, principal.user_id, parsed, body.emoji)
     container: Container = request.app.state.container
+    await space_extras.accept_reaction(container.services, principal.user_id, parsed, body.emoji)
     container.reactions.add(parsed, principal.user_id, body.emoji)
     return Response(status_code=202)
 

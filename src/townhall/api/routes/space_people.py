@@ -3,6 +3,7 @@
 from typing import Any
 
 from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 
 from townhall.api.auth import CurrentUser, MaybeUser, Services
 from townhall.api.routes import ERROR_RESPONSES
@@ -33,8 +34,12 @@ def _user_id(raw: str) -> int:
 
 
 @router.post("/join", response_model=Participant)
-def join(space_id: str, principal: CurrentUser, ctx: Services) -> Any:
-    return to_json(space_stage.do_join(ctx, principal.user_id, parse_space_id(space_id)))
+async def join(space_id: str, principal: CurrentUser, ctx: Services) -> Any:
+    """Async, with the use case in a worker thread: FastAPI validates the response of a
+    sync route in a second worker-thread hop, which a join storm pays on every join."""
+    parsed = parse_space_id(space_id)
+    view = await run_in_threadpool(space_stage.do_join, ctx, principal.user_id, parsed)
+    return to_json(view)
 
 
 @router.post("/leave", status_code=204)
