@@ -667,6 +667,23 @@ class ParsedFrame:
     times: list[float]
 
 
+def _merge_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One listener result from several worker processes (their clocks are the same:
+    time.monotonic is CLOCK_MONOTONIC, system-wide)."""
+    merged: dict[str, Any] = {
+        "frames": [frame for result in results for frame in result["frames"]],
+        "ready_ms": [ms for result in results for ms in result["ready_ms"]],
+        "connected": sum(result["connected"] for result in results),
+        "cpu_s": sum(result["cpu_s"] for result in results),
+    }
+    for key in ("connect_errors", "closed_by_server", "negotiated_extensions"):
+        total: Counter[str] = Counter()
+        for result in results:
+            total.update(result.get(key, {}))
+        merged[key] = dict(total)
+    return merged
+
+
 def _parse_frames(*results: dict[str, Any]) -> list[ParsedFrame]:
     parsed: dict[str, ParsedFrame] = {}
     for result in results:
@@ -877,21 +894,31 @@ async def _run(args: argparse.Namespace, tmp_dir: Path) -> dict[str, Any]:
                 http, space_id, listeners, args.setup_concurrency
             )
 
-            listener_worker = await Worker.start(
-                "listeners", tmp_dir, server.ws_url, space_id, [a.token for a in listeners], args
-            )
+            listener_workers = [
+                await Worker.start(
+                    f"listeners-{index + 1}" if args.listener_procs > 1 else "listeners",
+                    tmp_dir,
+                    server.ws_url,
+                    space_id,
+                    [a.token for a in listeners[index :: args.listener_procs]],
+                    args,
+                )
+                for index in range(args.listener_procs)
+            ]
             storm_worker = await Worker.start(
                 "storm", tmp_dir, server.ws_url, storm_space_id, [a.token for a in joiners], args
             )
-            workers = [listener_worker, storm_worker]
+            workers = [*listener_workers, storm_worker]
             # Wait before the sockets open: a starved client misses the server's pings, and
             # every socket closed for that makes a departure that is fanned out to all others.
             await Meters(server.pid, workers).wait_for_quiet_machine(args.wait_quiet_machine_s)
             log(f"opening {len(listeners)} event sockets ({args.compression} compression)")
-            await listener_worker.command("connect-all")
-            connected = await listener_worker.wait_for("connected")
-            if connected["failed"]:
-                log(f"  warning: {connected['failed']} sockets failed to connect")
+            for worker in listener_workers:
+                await worker.command("connect-all")
+            connected = await asyncio.gather(*(w.wait_for("connected") for w in listener_workers))
+            failed = sum(c["failed"] for c in connected)
+            if failed:
+                log(f"  warning: {failed} sockets failed to connect")
             report["server_rss_mib_with_listeners"] = rss_mib(server.pid)
 
             meters = Meters(server.pid, workers)
@@ -903,7 +930,7 @@ async def _run(args: argparse.Namespace, tmp_dir: Path) -> dict[str, Any]:
                     "delayed longer than that could be matched to the wrong POST"
                 )
             await _wait_until_quiet(server.pid)
-            lost = args.listeners - listener_worker.latest["open"]
+            lost = args.listeners - sum(w.latest["open"] for w in listener_workers)
             if lost:
                 log(f"  warning: {lost} listener sockets closed before the measurement")
             report["listener_sockets_closed_before_measuring"] = lost
@@ -943,7 +970,9 @@ async def _run(args: argparse.Namespace, tmp_dir: Path) -> dict[str, Any]:
             report["server_rss_mib_at_end"] = rss_mib(server.pid)
             report["server_log_exceptions"] = exceptions_logged(server)
             log("collecting results from the workers")
-            listener_result = await listener_worker.finish()
+            listener_result = _merge_results(
+                await asyncio.gather(*(w.finish() for w in listener_workers))
+            )
             storm_result = await storm_worker.finish()
     frames = _parse_frames(listener_result, storm_result)
     report["listeners_connected"] = listener_result["connected"]
@@ -1198,6 +1227,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--setup-concurrency", type=int, default=8, help="signups/joins at once")
     parser.add_argument(
         "--connect-concurrency", type=int, default=32, help="sockets opened at once in set-up"
+    )
+    parser.add_argument(
+        "--listener-procs",
+        type=int,
+        default=2,
+        help="processes the listener sockets are spread over (one process parsing 20,000 "
+        "frames a second saturates a core and its lag would count as delivery latency)",
     )
     parser.add_argument(
         "--nice",

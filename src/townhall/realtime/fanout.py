@@ -296,8 +296,10 @@ class Broadcaster:
     async def _run(self) -> None:
         subscription = self._subscription
         try:
+            loop = asyncio.get_running_loop()
             while True:
                 first = await subscription.get()
+                started = loop.time()
                 batch = [first, *subscription.ready()]
                 base = self.seq
                 try:
@@ -306,7 +308,10 @@ class Broadcaster:
                         self._dispatch(frames, base)
                 except Exception:
                     log.exception("fan-out of %s failed for a batch", self.channel)
-                await asyncio.sleep(self.window_s())
+                # The window counts from the start of this send, not its end: writing to
+                # thousands of sockets takes most of a window itself, and reaction batches
+                # every 100 ms must still go out as each arrives, not wait out a second delay.
+                await asyncio.sleep(max(0.0, self.window_s() - (loop.time() - started)))
         except SubscriptionOverflowed:
             log.warning("fan-out of %s fell behind; every socket must resync", self.channel)
             for member in list(self._members):
