@@ -62,7 +62,9 @@ class Container:
         self.media = MediaService(
             self.bus,
             publish_grant=self._grant(media_access.check_publish),
-            listen_grant=self._grant(media_access.check_listen),
+            listen_grant=lambda user_id, space_id: media_access.check_listen(
+                self.services, UserId(user_id), space_id
+            ),
             make_frame=lambda kind, space_id, data: space_log.frame(
                 kind, space_id, None, utc_now(), data
             ),

@@ -141,3 +141,46 @@ def test_speaking_events_name_who_is_talking(sqlite_server: LiveServer) -> None:
     assert speaking and all(f["data"]["user_id"] == host.id and f["seq"] is None for f in speaking)
     # At most five a second.
     assert len(speaking) <= 10
+
+
+def test_only_people_in_the_space_can_listen_and_leaving_ends_that(
+    sqlite_server: LiveServer,
+) -> None:
+    host, listener = sqlite_server.signup(), sqlite_server.signup()
+    space = open_space(host)
+    # A reaction makes this node learn the Space's audience in memory: the listen check
+    # must then still notice who is not, or no longer, in it.
+    reacted = call(host, "POST", f"/api/v1/spaces/{space['id']}/reactions", json={"emoji": "🔥"})
+    assert reacted.status_code == 202, reacted.text
+
+    async def whep_status() -> tuple[int, str]:
+        from aiortc import RTCConfiguration, RTCPeerConnection
+
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("audio", direction="recvonly")
+        try:
+            await pc.setLocalDescription(await pc.createOffer())
+            async with httpx.AsyncClient(base_url=sqlite_server.url) as client:
+                answer = await client.post(
+                    f"/api/v1/spaces/{space['id']}/whep",
+                    content=pc.localDescription.sdp,
+                    headers={
+                        "Authorization": f"Bearer {listener.token}",
+                        "Content-Type": "application/sdp",
+                    },
+                )
+                if answer.status_code == 201:
+                    await client.delete(
+                        answer.headers["location"],
+                        headers={"Authorization": f"Bearer {listener.token}"},
+                    )
+                    return 201, ""
+                return answer.status_code, answer.json()["error"]["code"]
+        finally:
+            await pc.close()
+
+    assert asyncio.run(whep_status()) == (403, "not_a_participant")
+    join(listener, space["id"])
+    assert asyncio.run(whep_status()) == (201, "")
+    assert call(listener, "POST", f"/api/v1/spaces/{space['id']}/leave").status_code == 204
+    assert asyncio.run(whep_status()) == (403, "not_a_participant")

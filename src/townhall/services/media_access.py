@@ -6,6 +6,7 @@ from townhall.domain.errors import Forbidden
 from townhall.domain.spaces.lifecycle import SpaceState, require_state
 from townhall.domain.spaces.roles import STAGE_ROLES, Role
 from townhall.services.context import ServiceContext
+from townhall.services.space_extras import require_present
 from townhall.services.spaces import load, participant
 from townhall.types import UserId
 
@@ -29,12 +30,11 @@ def check_publish(ctx: ServiceContext, user_id: UserId, space_id: int) -> MediaG
         return MediaGrant(space_id, user_id, person.role, person.muted)
 
 
-def check_listen(ctx: ServiceContext, user_id: UserId, space_id: int) -> MediaGrant:
-    """Anyone who joined the live Space hears it."""
-    with ctx.uow.read() as uow:
-        loaded = load(uow.session, space_id, user_id)
-        require_state(loaded.space.state, SpaceState.LIVE)
-        person = participant(uow.session, space_id, user_id)
-        if person is None or not person.present:
-            raise Forbidden("Join the Space to listen.", code="not_a_participant")
-        return MediaGrant(space_id, user_id, person.role, person.muted)
+async def check_listen(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    """Anyone in the live Space hears it: the same presence check that lets them react,
+    answered from memory on the event loop when this node knows them (joins come in storms,
+    and a database check per join in a worker thread queued behind the loop)."""
+    try:
+        await require_present(ctx, user_id, space_id)
+    except Forbidden as exc:
+        raise Forbidden("Join the Space to listen.", code="not_a_participant") from exc

@@ -70,25 +70,35 @@ def _audience(ctx: ServiceContext, space_id: int) -> list[int]:
         return spaces_store.may_react(uow.session, space_id)
 
 
+async def require_present(ctx: ServiceContext, user_id: UserId, space_id: int) -> None:
+    """Raises unless the user is in the live Space (and may react there).
+
+    On the event loop: someone this node knows to be in the Space (see reaction_permits)
+    costs no database and no thread. A worker thread's database check under load waits
+    for the GIL at every query, behind the loop's own work: tens of milliseconds each, a
+    second in a storm of joins.
+    """
+    permits = ctx.reaction_permits
+    if permits.allows(space_id, user_id):
+        return
+    generation, fresh = permits.prepare(space_id)
+    if fresh:
+        # The first check in a Space this node has not seen: learn its whole audience in
+        # one query rather than one check per person.
+        audience = await asyncio.to_thread(_audience, ctx, space_id)
+        permits.remember_all(space_id, audience, generation)
+    if not permits.allows(space_id, user_id):
+        await asyncio.to_thread(check_may_react, ctx, user_id, space_id)
+        permits.remember(space_id, user_id, generation)
+
+
 async def accept_reaction(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
     """Validates, authorizes and rate-limits a reaction; the caller hands it to the batcher.
 
-    Runs on the event loop: someone this node knows to be in the live Space (see
-    reaction_permits) costs no database and no thread; anyone else is checked in the
-    database, in a worker thread, and remembered when the answer is yes.
+    Runs on the event loop; who may react is `require_present`'s answer.
     """
     check_reaction(emoji)
-    permits = ctx.reaction_permits
-    if not permits.allows(space_id, user_id):
-        generation, fresh = permits.prepare(space_id)
-        if fresh:
-            # The first reaction in a Space this node has not seen: learn its whole audience
-            # in one query rather than one check per person.
-            audience = await asyncio.to_thread(_audience, ctx, space_id)
-            permits.remember_all(space_id, audience, generation)
-        if not permits.allows(space_id, user_id):
-            await asyncio.to_thread(check_may_react, ctx, user_id, space_id)
-            permits.remember(space_id, user_id, generation)
+    await require_present(ctx, user_id, space_id)
     wait_s = ctx.reaction_limiter.acquire(f"react:{user_id}")
     if wait_s is not None:
         raise RateLimited("At most 5 reactions a second.", retry_after_s=math.ceil(wait_s))
