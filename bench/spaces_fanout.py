@@ -58,6 +58,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench import ws_light
 from bench.harness import (
     CpuMeter,
     KeepAliveClient,
@@ -114,10 +115,14 @@ PROFILE_RATE_HZ = 100
 class ListenerPool:
     """Event sockets of many users in one process, recording when each frame text arrived."""
 
-    def __init__(self, ws_url: str, space_id: str, compression: str | None) -> None:
+    def __init__(
+        self, ws_url: str, space_id: str, compression: str | None, client: str = "light"
+    ) -> None:
         self._url = f"{ws_url}/api/v1/spaces/{space_id}/events?token="
         self._compression = compression
-        self.frames: dict[str, list[float]] = {}
+        self._client = client
+        self._light: list[ws_light.LightSocket] = []
+        self.frames: dict[str | bytes, list[float]] = {}
         self.ready_ms: list[float] = []
         self.connect_errors: Counter[str] = Counter()
         self.closed_by_server: Counter[str] = Counter()
@@ -131,6 +136,8 @@ class ListenerPool:
 
     async def connect(self, token: str, started: float) -> bool:
         """Open a socket and wait for its `ready` frame; started is when the user asked."""
+        if self._client == "light":
+            return await self._connect_light(token, started)
         try:
             socket = await connect(
                 self._url + token,
@@ -159,6 +166,47 @@ class ListenerPool:
         task.add_done_callback(self._tasks.discard)
         return True
 
+    async def _connect_light(self, token: str, started: float) -> bool:
+        loop = asyncio.get_running_loop()
+        first: asyncio.Future[bytes] = loop.create_future()
+        frames = self.frames
+        monotonic = time.monotonic
+
+        def on_message(payload: bytes) -> None:
+            if not first.done():
+                first.set_result(payload)
+                return
+            now = monotonic()
+            times = frames.get(payload)
+            if times is None:
+                times = frames[payload] = []
+            times.append(now)
+            self.received += 1
+
+        try:
+            socket = await asyncio.wait_for(
+                ws_light.connect(self._url + token, on_message), WS_OPEN_TIMEOUT_S
+            )
+            kind = json.loads(await asyncio.wait_for(first, WS_OPEN_TIMEOUT_S)).get("type")
+            if kind != "ready":
+                await socket.close()
+                self.connect_errors[f"first frame {kind}"] += 1
+                return False
+        except Exception as exc:
+            self.connect_errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
+            return False
+        self.ready_ms.append((time.monotonic() - started) * 1000)
+        self.extensions["none (light client offers no extension)"] += 1
+        self.open += 1
+        self._light.append(socket)
+        socket.closed.add_done_callback(lambda _done: self._light_closed(socket))
+        return True
+
+    def _light_closed(self, socket: ws_light.LightSocket) -> None:
+        self.open -= 1
+        if not self.stopping:
+            self.closed_by_server[f"{socket.close_code} {socket.close_reason}".strip()] += 1
+
     async def _receive(self, socket: ClientConnection) -> None:
         frames = self.frames
         monotonic = time.monotonic
@@ -184,14 +232,19 @@ class ListenerPool:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(CLOSE_ALL_TIMEOUT_S):
                 await asyncio.gather(
-                    *(socket.close() for socket in self._sockets), return_exceptions=True
+                    *(socket.close() for socket in self._sockets),
+                    *(socket.close() for socket in self._light),
+                    return_exceptions=True,
                 )
         for task in list(self._tasks):
             task.cancel()
 
     def result(self) -> dict[str, Any]:
         return {
-            "frames": [{"text": text, "times": times} for text, times in self.frames.items()],
+            "frames": [
+                {"text": text if isinstance(text, str) else text.decode(), "times": times}
+                for text, times in self.frames.items()
+            ],
             "ready_ms": self.ready_ms,
             "connect_errors": dict(self.connect_errors),
             "closed_by_server": dict(self.closed_by_server),
@@ -232,7 +285,7 @@ async def _connect_all(pool: ListenerPool, tokens: Sequence[str], concurrency: i
 async def _worker(spec: dict[str, Any]) -> None:
     """Listener worker: commands on stdin (connect-all, connect I, stop), JSON lines out."""
     tokens: list[str] = spec["tokens"]
-    pool = ListenerPool(spec["ws_url"], spec["space_id"], spec["compression"])
+    pool = ListenerPool(spec["ws_url"], spec["space_id"], spec["compression"], spec["client"])
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -285,6 +338,7 @@ class Worker:
             "space_id": space_id,
             "tokens": tokens,
             "compression": args.compression,
+            "client": args.ws_client,
             "connect_concurrency": args.connect_concurrency,
             "result_path": str(result_path),
         }
@@ -912,7 +966,7 @@ async def _run(args: argparse.Namespace, tmp_dir: Path) -> dict[str, Any]:
             # Wait before the sockets open: a starved client misses the server's pings, and
             # every socket closed for that makes a departure that is fanned out to all others.
             await Meters(server.pid, workers).wait_for_quiet_machine(args.wait_quiet_machine_s)
-            log(f"opening {len(listeners)} event sockets ({args.compression} compression)")
+            log(f"opening {len(listeners)} event sockets ({args.ws_client} client)")
             for worker in listener_workers:
                 await worker.command("connect-all")
             connected = await asyncio.gather(*(w.wait_for("connected") for w in listener_workers))
@@ -1027,7 +1081,10 @@ def _markdown(result: dict[str, Any]) -> str:
         "- server: `townhall serve` (uvicorn, uvloop, websockets-sansio, SQLite, in-process bus)"
         f", env {' '.join(f'{k}={v}' for k, v in SERVER_ENV.items())} (cheap argon2 for the"
         " signups only); the clients run on the same machine and share its cores",
-        f"- WebSocket compression offered by the clients: {settings['compression']}, agreed by "
+        f"- WebSocket clients: {settings.get('ws_client', 'websockets')} in "
+        f"{settings.get('listener_procs', 1)} listener process(es); compression offered: "
+        f"{settings['compression'] if settings.get('ws_client') == 'websockets' else 'none'}"
+        ", agreed by "
         f"the server: {r.get('negotiated_extensions', 'not recorded')}; niceness of the server "
         f"and clients: {settings['nice']}",
         "- latencies: a reaction or join that got no answer, or never reached a listener, by "
@@ -1227,6 +1284,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--setup-concurrency", type=int, default=8, help="signups/joins at once")
     parser.add_argument(
         "--connect-concurrency", type=int, default=32, help="sockets opened at once in set-up"
+    )
+    parser.add_argument(
+        "--ws-client",
+        choices=("light", "websockets"),
+        default="light",
+        help="listener sockets: bench/ws_light.py (reads frames and answers pings, nothing "
+        "more, a few times cheaper) or the websockets library (offers --compression)",
     )
     parser.add_argument(
         "--listener-procs",
