@@ -41,3 +41,11 @@ def store_avatar(media_dir: Path, user_id: int, data: bytes) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     square.save(target, format="WEBP", quality=85)
     return relative
+
+
+def remove_avatar(media_dir: Path, relative: str) -> None:
+    """Deletes a replaced avatar; only ever a file of ours, under media_dir/avatars."""
+    root = (media_dir / "avatars").resolve()
+    target = (media_dir / relative).resolve()
+    if target.parent == root:
+        target.unlink(missing_ok=True)

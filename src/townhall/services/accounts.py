@@ -182,11 +182,16 @@ def do_update_profile(
         return user_view(row)
 
 
-def do_set_avatar_path(ctx: ServiceContext, user_id: UserId, avatar_path: str) -> UserView:
+def do_set_avatar_path(
+    ctx: ServiceContext, user_id: UserId, avatar_path: str
+) -> tuple[UserView, str | None]:
+    """The new view, and the avatar file it replaced (the caller deletes it once committed)."""
     with ctx.uow.write() as uow:
         row = user_store.get_user(uow.session, user_id)
         if row is None:
             raise Unauthenticated("This account no longer exists.", code="invalid_token")
+        replaced = row.avatar_path
         row.avatar_path = avatar_path
         uow.session.flush()
-        return user_view(row)
+        view = user_view(row)
+    return view, replaced

@@ -180,6 +180,33 @@ def test_avatar_upload_is_reencoded_and_served(server: LiveServer, alice: Accoun
     assert Image.open(io.BytesIO(served.content)).size == (400, 400)
 
 
+def test_a_new_avatar_replaces_the_old_file(server: LiveServer, alice: Account) -> None:
+    import io
+
+    from PIL import Image
+
+    def upload(color: tuple[int, int, int]) -> str:
+        source = io.BytesIO()
+        Image.new("RGB", (64, 64), color).save(source, format="PNG")
+        with alice.client() as client:
+            response = client.put(
+                "/api/v1/me/avatar",
+                content=source.getvalue(),
+                headers={"Content-Type": "image/png"},
+            )
+        assert response.status_code == 200
+        url: str = response.json()["avatar_url"]
+        return url
+
+    first, second = upload((10, 20, 30)), upload((200, 100, 0))
+    avatars_dir = server.settings.media_dir / "avatars"
+    mine = [path.name for path in avatars_dir.glob(f"{alice.id}-*")]
+    assert mine == [second.rsplit("/", 1)[1]]
+    with alice.client() as client:
+        assert client.get(first).status_code == 404
+        assert client.get(second).status_code == 200
+
+
 def test_avatar_upload_refuses_non_images_and_huge_files(
     server: LiveServer, alice: Account
 ) -> None:

@@ -114,7 +114,9 @@ async def upload_avatar(request: Request, principal: CurrentUser, ctx: Services)
     relative_path = await run_in_threadpool(
         avatars.store_avatar, ctx.settings.media_dir, principal.user_id, data
     )
-    view = await run_in_threadpool(
+    view, replaced = await run_in_threadpool(
         accounts.do_set_avatar_path, ctx, principal.user_id, relative_path
     )
+    if replaced is not None:
+        await run_in_threadpool(avatars.remove_avatar, ctx.settings.media_dir, replaced)
     return to_json(view)
