@@ -153,33 +153,29 @@ def user_views(session: Session, rows: list[UserRow], viewer_id: int | None) -> 
     ]
 
 
+def _post_view(post: PostRow | PostWithAuthor, author: UserSummary | None) -> PostView:
+    return PostView(
+        id=post.id,
+        author_id=post.author_id,
+        text=post.text,
+        space_id=post.space_id,
+        reply_to=post.reply_to,
+        created_at=post.created_at,
+        author=author,
+    )
+
+
 def post_views(session: Session, rows: list[PostRow]) -> list[PostView]:
     authors = user_summaries(session, {row.author_id for row in rows})
-    return [
-        PostView(
-            id=row.id,
-            author_id=row.author_id,
-            text=row.text,
-            space_id=row.space_id,
-            reply_to=row.reply_to,
-            created_at=row.created_at,
-            author=authors.get(row.author_id),
-        )
-        for row in rows
-    ]
+    return [_post_view(row, authors.get(row.author_id)) for row in rows]
 
 
 def posts_with_authors_views(entries: list[PostWithAuthor]) -> list[PostView]:
     """Views of posts whose authors' summaries came in the same rows."""
     return [
-        PostView(
-            id=entry.id,
-            author_id=entry.author_id,
-            text=entry.text,
-            space_id=entry.space_id,
-            reply_to=entry.reply_to,
-            created_at=entry.created_at,
-            author=UserSummary(
+        _post_view(
+            entry,
+            UserSummary(
                 id=entry.author_id,
                 username=entry.username,
                 display_name=entry.display_name,
