@@ -4,7 +4,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,3 +99,23 @@ def serve_in_thread(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def serve_nodes(
+    shared_dir: Path, database_url: str, redis_url: str, node_ids: Sequence[int]
+) -> Iterator[list[LiveServer]]:
+    """Several nodes of one deployment: one database, one Redis, one data directory."""
+    generators: list[Generator[LiveServer, None, None]] = []
+    try:
+        nodes = []
+        for node_id in node_ids:
+            settings = make_settings(shared_dir, database_url).with_overrides(
+                redis_url=redis_url, node_id=node_id
+            )
+            generators.append(serve_in_thread(settings))
+            nodes.append(next(generators[-1]))
+        yield nodes
+    finally:
+        for generator in generators:
+            generator.close()

@@ -3,11 +3,10 @@
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.harness import LiveServer, make_settings, serve_in_thread
+from tests.harness import Account, LiveServer, serve_nodes
 from tests.integration.api.test_two_nodes_redis import REDIS_URL
 
 
@@ -15,21 +14,9 @@ from tests.integration.api.test_two_nodes_redis import REDIS_URL
 def two_nodes(
     postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    shared_dir: Path = tmp_path_factory.mktemp("two-nodes-permits")
-    generators = []
-    nodes = []
-    for node_id in (3, 4):
-        settings = make_settings(shared_dir, postgres_url).with_overrides(
-            redis_url=REDIS_URL, node_id=node_id
-        )
-        generator = serve_in_thread(settings)
-        generators.append(generator)
-        nodes.append(next(generator))
-    try:
-        yield nodes[0], nodes[1]
-    finally:
-        for generator in generators:
-            generator.close()
+    shared_dir = tmp_path_factory.mktemp("two-nodes-permits")
+    with serve_nodes(shared_dir, postgres_url, REDIS_URL, (3, 4)) as (node_a, node_b):
+        yield node_a, node_b
 
 
 def _react_status(node: LiveServer, token: str, space_id: str) -> int:
@@ -48,17 +35,25 @@ def _eventually(node: LiveServer, token: str, space_id: str, status: int) -> int
         time.sleep(0.25)  # also keeps under the 5/s rate limit
 
 
+def _guest_known_to_node_a(
+    node_a: LiveServer, joined_through: LiveServer
+) -> tuple[Account, Account, str]:
+    """A host's live Space and a guest in it, whom node A has let react (and so remembers)."""
+    host = node_a.signup(f"h{uuid.uuid4().hex[:10]}")
+    guest = node_a.signup(f"g{uuid.uuid4().hex[:10]}")
+    with node_a.client(host.token) as client:
+        space_id: str = client.post("/api/v1/spaces", json={"title": "two nodes"}).json()["id"]
+    with joined_through.client(guest.token) as client:
+        assert client.post(f"/api/v1/spaces/{space_id}/join").status_code == 200
+    assert _react_status(node_a, guest.token, space_id) == 202
+    return host, guest, space_id
+
+
 def test_leaving_on_one_node_ends_reactions_on_the_other(
     two_nodes: tuple[LiveServer, LiveServer],
 ) -> None:
     node_a, node_b = two_nodes
-    host = node_a.signup(f"h{uuid.uuid4().hex[:10]}")
-    guest = node_a.signup(f"g{uuid.uuid4().hex[:10]}")
-    with node_a.client(host.token) as client:
-        space_id = client.post("/api/v1/spaces", json={"title": "two nodes"}).json()["id"]
-    with node_b.client(guest.token) as client:
-        assert client.post(f"/api/v1/spaces/{space_id}/join").status_code == 200
-    assert _react_status(node_a, guest.token, space_id) == 202  # node A now knows the guest
+    _host, guest, space_id = _guest_known_to_node_a(node_a, joined_through=node_b)
     with node_b.client(guest.token) as client:
         assert client.post(f"/api/v1/spaces/{space_id}/leave").status_code == 204
     assert _eventually(node_a, guest.token, space_id, 403) == 403
@@ -68,13 +63,7 @@ def test_a_block_on_one_node_hides_the_space_on_the_other(
     two_nodes: tuple[LiveServer, LiveServer],
 ) -> None:
     node_a, node_b = two_nodes
-    host = node_a.signup(f"h{uuid.uuid4().hex[:10]}")
-    guest = node_a.signup(f"g{uuid.uuid4().hex[:10]}")
-    with node_a.client(host.token) as client:
-        space_id = client.post("/api/v1/spaces", json={"title": "two nodes"}).json()["id"]
-    with node_a.client(guest.token) as client:
-        assert client.post(f"/api/v1/spaces/{space_id}/join").status_code == 200
-    assert _react_status(node_a, guest.token, space_id) == 202
+    host, guest, space_id = _guest_known_to_node_a(node_a, joined_through=node_a)
     with node_b.client(host.token) as client:
         assert client.post(f"/api/v1/users/{guest.username}/block").status_code == 204
     assert _eventually(node_a, guest.token, space_id, 404) == 404

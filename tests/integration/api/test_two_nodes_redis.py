@@ -4,12 +4,11 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
 
-from tests.harness import LiveServer, make_settings, serve_in_thread
+from tests.harness import LiveServer, serve_nodes
 
 REDIS_URL = os.environ.get("TOWNHALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -18,21 +17,9 @@ REDIS_URL = os.environ.get("TOWNHALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 def two_nodes(
     postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    shared_dir: Path = tmp_path_factory.mktemp("two-nodes")
-    nodes = []
-    generators = []
-    for node_id in (1, 2):
-        settings = make_settings(shared_dir, postgres_url).with_overrides(
-            redis_url=REDIS_URL, node_id=node_id
-        )
-        generator = serve_in_thread(settings)
-        generators.append(generator)
-        nodes.append(next(generator))
-    try:
-        yield nodes[0], nodes[1]
-    finally:
-        for generator in generators:
-            generator.close()
+    shared_dir = tmp_path_factory.mktemp("two-nodes")
+    with serve_nodes(shared_dir, postgres_url, REDIS_URL, (1, 2)) as (node_a, node_b):
+        yield node_a, node_b
 
 
 def test_a_notification_made_on_one_node_reaches_a_socket_on_the_other(
