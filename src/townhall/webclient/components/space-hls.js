@@ -47,6 +47,23 @@ export function loadHlsJs() {
 }
 
 /**
+ * Starts hls.js on an <audio>: play() once the playlist is read, media errors
+ * recovered in place, any other fatal error handed to onFatal(data).
+ */
+function attachHls(Hls, audio, url, play, onFatal) {
+  const hls = new Hls(HLS_CONFIG);
+  hls.on(Hls.Events.MANIFEST_PARSED, play);
+  hls.on(Hls.Events.ERROR, (_event, data) => {
+    if (!data.fatal) return;
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    else onFatal(data);
+  });
+  hls.loadSource(url);
+  hls.attachMedia(audio);
+  return hls;
+}
+
+/**
  * Plays a live HLS url on an existing <audio> (the room's, when WebRTC is
  * full); keeps trying on errors. onPlaying/onBlocked report autoplay. Returns
  * stop().
@@ -81,15 +98,7 @@ export function playHlsOn(audio, url, { onPlaying = () => {}, onBlocked = () => 
       return;
     }
     if (stopped || !Hls.isSupported()) return;
-    hls = new Hls(HLS_CONFIG);
-    hls.on(Hls.Events.MANIFEST_PARSED, play);
-    hls.on(Hls.Events.ERROR, (_event, data) => {
-      if (!data.fatal) return;
-      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-      else again();
-    });
-    hls.loadSource(url);
-    hls.attachMedia(audio);
+    hls = attachHls(Hls, audio, url, play, again);
   }
   start();
   return function stop() {
@@ -201,20 +210,13 @@ export function hlsPlayer(room) {
       paint();
       return;
     }
-    hls = new Hls(HLS_CONFIG);
-    hls.on(Hls.Events.MANIFEST_PARSED, play);
-    hls.on(Hls.Events.ERROR, (_event, data) => {
-      if (!data.fatal) return;
-      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
-        hls.recoverMediaError();
-      } else if (data.response?.code === 404) {
+    hls = attachHls(Hls, audio, url, play, (data) => {
+      if (data.response?.code === 404) {
         retry("Not live audio yet. Trying again…", NOT_YET_RETRY_MS);
       } else {
         retry("The audio dropped. Reconnecting…", ERROR_RETRY_MS);
       }
     });
-    hls.loadSource(url);
-    hls.attachMedia(audio);
   }
 
   audio.addEventListener("playing", () => {
