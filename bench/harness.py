@@ -152,6 +152,14 @@ def exceptions_logged(server: Server) -> dict[str, int]:
     return dict(counts)
 
 
+def gc_pauses_logged(server: Server) -> list[str]:
+    """The server's own warnings about long garbage-collection pauses (townhall.gc_pauses)."""
+    with contextlib.suppress(OSError):
+        text = server.log_path.read_text(errors="replace")
+        return [line for line in text.splitlines() if "garbage collection of generation" in line]
+    return []
+
+
 def _wait_healthy(server: Server) -> None:
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:

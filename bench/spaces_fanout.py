@@ -37,6 +37,7 @@ import functools
 import json
 import math
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -55,6 +56,7 @@ if __name__ == "__main__" and not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -65,6 +67,7 @@ from bench.harness import (
     SchedMeter,
     cpu_seconds,
     exceptions_logged,
+    gc_pauses_logged,
     log,
     machine_info,
     raise_fd_limit,
@@ -896,6 +899,16 @@ def _window_cpu(window: Window) -> dict[str, Any]:
     }
 
 
+def _slowest_by_second(window: Window) -> list[int]:
+    """The slowest answer among the requests sent in each second: stalls show as runs."""
+    slowest: dict[int, float] = {}
+    for r in window.requests:
+        if r.status > 0:
+            second = int(r.sent - window.start)
+            slowest[second] = max(slowest.get(second, 0.0), (r.done - r.sent) * 1000)
+    return [round(slowest.get(second, -1)) for second in range(max(slowest, default=-1) + 1)]
+
+
 def _storm_report(
     window: Window, frames: Sequence[ParsedFrame], storm_result: dict[str, Any]
 ) -> dict[str, Any]:
@@ -917,6 +930,7 @@ def _storm_report(
         "statuses": _status_counts(statuses),
         "transport_errors": dict(window.errors),
         "join_post": summarize_ms(join_ms, unanswered),
+        "join_post_slowest_by_second": _slowest_by_second(window),
         "socket_ready_after_join": summarize_ms(storm_result["ready_ms"]),
         "socket_connect_errors": storm_result["connect_errors"],
         "joined_event_fanout_to_listeners": summarize_ms(fanout),
@@ -1023,6 +1037,7 @@ async def _run(args: argparse.Namespace, tmp_dir: Path) -> dict[str, Any]:
             client.close()
             report["server_rss_mib_at_end"] = rss_mib(server.pid)
             report["server_log_exceptions"] = exceptions_logged(server)
+            report["server_gc_pauses"] = gc_pauses_logged(server)
             log("collecting results from the workers")
             listener_result = _merge_results(
                 await asyncio.gather(*(w.finish() for w in listener_workers))
@@ -1099,7 +1114,9 @@ def _markdown(result: dict[str, Any]) -> str:
         f"{r['server_rss_mib_at_end']:.0f} MiB at the end. Set-up joins retried after a 5xx: "
         f"{r['setup_joins_retried_after_5xx']}. Listener sockets closed before the measurement: "
         f"{r['listener_sockets_closed_before_measuring']}. Exceptions in the server log: "
-        f"{r.get('server_log_exceptions') or 'none'}.",
+        f"{r.get('server_log_exceptions') or 'none'}. Garbage-collection pauses over 50 ms "
+        f"the server logged: {len(r.get('server_gc_pauses', []))}"
+        f"{_longest_pause(r.get('server_gc_pauses', []))}.",
     ]
     if "reactions" in r:
         lines += _reaction_section(r["reactions"], settings)
@@ -1195,6 +1212,11 @@ def _per_delivery(react: dict[str, Any]) -> str:
     if not react["deliveries_received_during_window"]:
         return "n/a"
     return f"{react['server_cpu_us_per_delivery']:.0f} µs"
+
+
+def _longest_pause(lines: Sequence[str]) -> str:
+    pauses = [int(m.group(1)) for line in lines if (m := re.search(r"server (\d+) ms", line))]
+    return f" (longest {max(pauses)} ms)" if pauses else ""
 
 
 def _sched(section: dict[str, Any]) -> str:
@@ -1328,7 +1350,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.worker is not None:
-        asyncio.run(_worker(json.loads(args.worker.read_text())))
+        # uvloop, like the server: the load generator shares the server's two cores, so every
+        # microsecond it spends per frame is one the server waits for.
+        uvloop.run(_worker(json.loads(args.worker.read_text())))
         return 0
     needed_reactors = math.ceil(args.reactions_per_s / 4)
     if args.reactors == 0:
@@ -1342,7 +1366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _renice(args.nice)
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="townhall-fanout-") as tmp:
-        report = asyncio.run(_run(args, Path(tmp)))
+        report = uvloop.run(_run(args, Path(tmp)))
     output: Path = args.output
     json_path = output.with_suffix(".json")
     result = {

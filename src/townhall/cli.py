@@ -9,6 +9,7 @@ from pathlib import Path
 
 from townhall import __version__
 from townhall.config import Settings, load_settings
+from townhall.gc_pauses import PauseWatch
 
 log = logging.getLogger("townhall")
 
@@ -48,6 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
     # request in flight would wait out.
     gc.collect()
     gc.freeze()
+    PauseWatch().install()
     uvicorn.run(
         app,
         host=args.host,

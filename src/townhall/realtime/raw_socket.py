@@ -7,7 +7,7 @@ in the ASGI scope under `RAW_EXTENSION` (see `townhall.api.ws_protocol`); under 
 ASGI server the extension is absent and the app sends through ASGI as usual.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 RAW_EXTENSION = "townhall.ws_raw"
@@ -26,6 +26,13 @@ class RawWebSocket(Protocol):
 
     def close(self, code: int, reason: str) -> None:
         """Start the closing handshake now, even if the write buffer is full."""
+        ...
+
+    def detach(self, on_gone: Callable[[], None]) -> None:
+        """Keep the connection open after the app returns; call `on_gone` once it closes.
+
+        What the client sends from then on is dropped: only for sockets that just listen.
+        """
         ...
 
 

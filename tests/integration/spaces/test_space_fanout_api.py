@@ -1,8 +1,11 @@
 """Space events go out through the raw write under `townhall serve`, and read the same
 through plain ASGI under any other server."""
 
+import gc
 import json
-from collections.abc import Iterator
+import time
+import types
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -111,3 +114,38 @@ def test_your_own_event_stream_works_with_and_without_the_raw_write(
         frame = json.loads(ws.recv(timeout=5))
     assert (frame["type"], frame["data"]["kind"]) == ("notification", "follow")
     assert frame["data"]["actor"]["username"] == bob.username
+
+
+def coroutines_serving_space_events() -> int:
+    return sum(
+        1
+        for o in gc.get_objects()
+        if type(o) is types.CoroutineType and o.__qualname__ == "space_events"
+    )
+
+
+def test_a_live_event_socket_holds_no_handler_and_is_let_go_when_it_closes(
+    server: LiveServer,
+) -> None:
+    host, listener = server.signup(), server.signup()
+    sid = open_space(host)["id"]
+    join(listener, sid)
+    with space_events(server, host, sid) as host_ws, space_events(server, listener, sid) as ws:
+        assert next_frame(host_ws)["type"] == "ready"
+        assert next_frame(ws)["type"] == "ready"
+        # Both sockets are live with no request handler suspended on them.
+        assert coroutines_serving_space_events() == 0
+        assert len(sinks_of(server, sid)) == 2
+        ws.close()
+        assert wait_until(lambda: len(sinks_of(server, sid)) == 1)
+        call(host, "PATCH", f"/api/v1/spaces/{sid}", json={"title": "Still here"})
+        assert "Still here" in json.dumps(frames_until(host_ws, "space.updated")[-1]["data"])
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 5) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from websockets.frames import Frame, Opcode
@@ -67,6 +67,9 @@ class FakeRaw:
 
     def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
+
+    def detach(self, on_gone: Callable[[], None]) -> None:
+        raise AssertionError("the broadcaster never detaches a socket; the route does")
 
     def frames(self) -> list[dict[str, Any]]:
         return [json.loads(m) for m in parse_messages(b"".join(self.writes))]

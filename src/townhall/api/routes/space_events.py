@@ -64,13 +64,6 @@ def fanout_of(websocket: WebSocket) -> FanoutHub:
     return hub
 
 
-def _sink_for(websocket: WebSocket) -> Sink:
-    raw = raw_socket_of(websocket.scope)
-    if raw is not None:
-        return RawSink(raw)
-    return QueueSink(websocket.send_text, websocket.close)
-
-
 async def _replay(websocket: WebSocket, space_id: int, backlog: spaces.Backlog, since: int) -> int:
     """Sends what a resuming client missed; the seq it has afterwards."""
     if backlog.frames is None:
@@ -108,11 +101,15 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
     except DomainError as exc:
         await websocket.close(CLOSE_NOT_FOUND, exc.message[:120])
         return
-    sink = _sink_for(websocket)
+    raw = raw_socket_of(websocket.scope)
+    sink: Sink = (
+        RawSink(raw) if raw is not None else QueueSink(websocket.send_text, websocket.close)
+    )
     # Join before reading the store, so no event falls between the read and the stream.
     member = fanout_of(websocket).join(
         space_channel(parsed), sink, partial(_stored_after, ctx, parsed), partial(_resync, parsed)
     )
+    detached = False
     try:
         try:
             backlog = await run_in_threadpool(
@@ -130,9 +127,20 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
             last_seq = await _replay(websocket, parsed, backlog, since)
         member.go_live(last_seq)
         container.presence.connected(parsed, principal.user_id)
+        if raw is not None:
+            # From here the broadcaster writes and the server's protocol reads: nothing
+            # needs this call stack until the socket goes, so it returns (see ws_protocol).
+            def gone() -> None:
+                container.presence.disconnected(parsed, principal.user_id, is_host)
+                member.leave()
+
+            raw.detach(gone)
+            detached = True
+            return
         try:
             await serve_until_disconnect(websocket, sink.run())
         finally:
             container.presence.disconnected(parsed, principal.user_id, is_host)
     finally:
-        member.leave()
+        if not detached:
+            member.leave()
