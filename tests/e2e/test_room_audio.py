@@ -9,13 +9,14 @@ that plays as `window.__townhallAudio.pc`.
 import re
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import TIMEOUT_MS, OpenPage
 from tests.e2e.test_space_room import sign_up, stage_tile, start_space, unique
-from tests.harness import LiveServer
+from tests.harness import LiveServer, make_settings, serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -229,3 +230,44 @@ def test_a_logged_out_visitor_listens_over_hls_once_the_room_is_live(
     assert ended.status == 200, ended.text()
     expect(visitor_status).to_have_text("The live audio has ended.")
     expect(visitor.get_by_role("button", name="Listen", exact=True)).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def full_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """No WebRTC seat for any listener: every one of them is sent to the HLS stream."""
+    settings = make_settings(tmp_path_factory.mktemp("webrtc-full")).with_overrides(
+        webrtc_listener_cap=0
+    )
+    yield from serve_in_thread(settings)
+
+
+def test_a_listener_past_the_webrtc_cap_hears_the_room_over_hls(
+    full_server: LiveServer, open_mic_page: OpenPage
+) -> None:
+    base = full_server.url
+    host_name = unique("host")
+    host, listener = open_mic_page(), open_mic_page()
+    sign_up(host, base, host_name)
+    sign_up(listener, base, unique("late"))
+
+    space_id = start_space(host, base, f"Packed house {uuid.uuid4().hex[:6]}")
+    expect(audio_status(host)).to_have_text("Audio: On stage")
+    host.get_by_role("button", name="Unmute", exact=True).click()
+    expect(host.get_by_role("button", name="Mute", exact=True)).to_be_visible()
+
+    listener.goto(f"{base}/s/{space_id}")
+    # The room's player falls back to the Space's HLS stream and decodes it.
+    expect(audio_status(listener)).to_have_text("Audio: Listening", timeout=20_000)
+    listener.wait_for_function(
+        "() => { const a = document.querySelector('audio.room-player');"
+        " return a && !a.paused && a.currentTime > 1 && a.webkitAudioDecodedByteCount > 0; }",
+        timeout=30_000,
+    )
+    assert listener.evaluate("() => document.querySelector('audio.room-player').srcObject") is None
+    # Only the host's publish connection holds a WebRTC session: the listener has none.
+    wait_for_sessions(full_server, space_id, 1)
+    expect(stage_tile(listener, host_name)).to_be_visible()
+
+    ended = host.request.post(f"{base}/api/v1/spaces/{space_id}/end", headers=csrf(host))
+    assert ended.status == 200, ended.text()
+    expect(listener.get_by_role("region", name="Audio")).to_be_hidden()

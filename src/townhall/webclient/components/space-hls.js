@@ -82,10 +82,19 @@ export function playHlsOn(audio, url, { onPlaying = () => {}, onBlocked = () => 
     hls = null;
     if (!stopped) timer = setTimeout(start, ERROR_RETRY_MS);
   };
+  function nativeFailed() {
+    if (stopped) return;
+    audio.removeAttribute("src");
+    audio.load();
+    again();
+  }
   async function start() {
     timer = null;
     audio.srcObject = null;
     if (native) {
+      // A playlist not written yet (the room opened a moment ago) is an error
+      // the native player does not retry by itself.
+      audio.addEventListener("error", nativeFailed, { once: true });
       audio.src = url;
       play();
       return;
@@ -104,6 +113,7 @@ export function playHlsOn(audio, url, { onPlaying = () => {}, onBlocked = () => 
   return function stop() {
     stopped = true;
     clearTimeout(timer);
+    audio.removeEventListener("error", nativeFailed);
     hls?.destroy();
     hls = null;
     if (audio.src) {
