@@ -282,16 +282,16 @@ def replay_events(
         logged = store.log_events_of_types(uow.session, space_id, REPLAYED_LOG_TYPES)
         out: list[dict[str, Any]] = []
         speaking: list[tuple[int, str]] = []
-        for moment in moments:
-            offset = timeline.offset_ms_at(moment.at)
+        for kind, raw, at in moments:
+            offset = timeline.offset_ms_at(at)
             if offset is None:
                 continue
-            data = json.loads(moment.data)
-            if moment.type == "speaking":
+            data = json.loads(raw)
+            if kind == "speaking":
                 speaking.append((offset, str(data.get("user_id"))))
-            elif moment.type == "reaction":
+            elif kind == "reaction":
                 out.append(_event("reaction", offset, data))
-            elif moment.type == "reactions":
+            elif kind == "reactions":
                 for item in data.get("items", []):
                     out.append(_event("reaction", offset, item))
         for row in logged:

@@ -61,14 +61,14 @@ def add_moments(session: Session, rows: list[SpaceMomentRow]) -> None:
     session.add_all(rows)
 
 
-def moments(session: Session, space_id: int) -> list[SpaceMomentRow]:
-    return list(
-        session.scalars(
-            select(SpaceMomentRow)
-            .where(SpaceMomentRow.space_id == space_id)
-            .order_by(SpaceMomentRow.at, SpaceMomentRow.id)
-        )
+def moments(session: Session, space_id: int) -> list[tuple[str, str, datetime]]:
+    """(type, data, at): plain rows, as an hour holds tens of thousands of them."""
+    rows = session.execute(
+        select(SpaceMomentRow.type, SpaceMomentRow.data, SpaceMomentRow.at)
+        .where(SpaceMomentRow.space_id == space_id)
+        .order_by(SpaceMomentRow.at, SpaceMomentRow.id)
     )
+    return [(kind, data, at) for kind, data, at in rows]
 
 
 def log_events_of_types(

@@ -178,24 +178,33 @@ export function spaceRoomPage(ctx) {
 
   // ---- replay ----
 
+  /** The recording and its events, fetched together (and early: with the rest of the room). */
+  let replayFetch = null;
+  function fetchReplay() {
+    replayFetch ??= Promise.all([ctx.api.recording(id, signal), ctx.api.replayEvents(id, signal)]);
+    return replayFetch;
+  }
+
   /** Plays the recording once it is ready; asks again while it is being finished. */
   async function setUpReplay() {
     clearTimeout(replayTimer);
     if (replay || !room.space?.recording || room.space.state !== "ended") return;
     let recording;
+    let events;
     try {
-      recording = await ctx.api.recording(id, signal);
+      [recording, events] = await fetchReplay();
     } catch (err) {
+      replayFetch = null;
       if (isAbort(err) || err.status === 404) return;
       replayTimer = setTimeout(setUpReplay, REPLAY_RETRY_MS);
       return;
     }
     if (recording.state === "recording" || recording.state === "processing") {
+      replayFetch = null;
       replayTimer = setTimeout(setUpReplay, REPLAY_RETRY_MS);
       return;
     }
     if (recording.state !== "ready") return;
-    const events = await ctx.api.replayEvents(id, signal);
     const replayLayer = reactionLayer();
     replay = replayPlayer(room, {
       recording,
@@ -235,6 +244,8 @@ export function spaceRoomPage(ctx) {
   async function loadAll({ initial }) {
     const space = await ctx.api.space(id, signal);
     room.space = space;
+    // A replay's recording loads alongside the rest of the room, not after it.
+    if (initial && space.state === "ended" && space.recording) fetchReplay().catch(() => {});
     if (initial && myId && space.state === "live") {
       await join({ announceFailure: false, paint: false });
     }
