@@ -183,8 +183,14 @@ def do_finish_recording(ctx: ServiceContext, space_id: int, recovering: bool = F
             row.duration_ms = finished.duration_ms
             row.size_bytes = finished.size_bytes
         row.finished_at = ctx.clock()
+        state = row.state
         log.info("space %s: recording %s (%d ms)", space_id, row.state, row.duration_ms)
-        return row.state
+    if state == RecordingState.READY:
+        try:
+            replay_events_body(ctx, None, space_id)  # gathered now, not by the first viewer
+        except Exception:
+            log.exception("space %s: gathering the replay events failed", space_id)
+    return state
 
 
 def do_recover_recordings(ctx: ServiceContext) -> int:
@@ -269,6 +275,40 @@ def do_delete_recording(ctx: ServiceContext, actor_id: UserId, space_id: int) ->
         store.delete_recording(uow.session, space_id)
     files.delete_files(recording_dir(ctx, space_id))
     log.info("space %s: recording deleted by its host", space_id)
+
+
+REPLAY_CACHE = "replay-events.json"
+
+
+def replay_events_body(ctx: ServiceContext, viewer_id: UserId | None, space_id: int) -> bytes:
+    """`{"data": [event]}` as JSON. A finished recording's events are kept next to it, keyed
+    by the Space's latest seq: an hour of them takes a few hundred ms to gather, and a
+    replay page waits for them."""
+    row = _require_recording(ctx, space_id, viewer_id)
+    if row.state != RecordingState.READY:
+        return _encode_events(replay_events(ctx, viewer_id, space_id))
+    with ctx.uow.read() as uow:
+        seq = load(uow.session, space_id, viewer_id).row.event_seq
+    cache = recording_dir(ctx, space_id) / REPLAY_CACHE
+    try:
+        cached = cache.read_bytes()
+        head, _, body = cached.partition(b"\n")
+        if head == str(seq).encode():
+            return body
+    except FileNotFoundError:
+        pass
+    body = _encode_events(replay_events(ctx, viewer_id, space_id))
+    temporary = cache.with_name(cache.name + ".tmp")
+    try:
+        temporary.write_bytes(str(seq).encode() + b"\n" + body)
+        temporary.replace(cache)
+    except OSError:
+        log.warning("space %s: could not keep the replay events", space_id)
+    return body
+
+
+def _encode_events(events: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"data": events}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def replay_events(

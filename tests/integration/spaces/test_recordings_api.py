@@ -130,11 +130,16 @@ def test_replay_events_carry_final_captions_from_the_log_and_profiles_list_recor
 ) -> None:
     host = server.signup()
     space_id = ended_recorded_space(server, host, seconds=2.0)
+    before = httpx.get(f"{server.url}/api/v1/spaces/{space_id}/replay-events").json()["data"]
+    assert not [e for e in before if e["type"] == "caption"]
     with server.container.services.uow.write() as uow:
         space = uow.session.get(SpaceRow, int(space_id))
         assert space is not None and space.started_at is not None
         said_at = space.started_at + timedelta(seconds=1)
-        for seq, final in ((10_000, False), (10_001, True)):
+        # As the log appends them: the next seqs, the Space's latest seq moving with them.
+        for final in (False, True):
+            space.event_seq += 1
+            seq = space.event_seq
             data = {"user_id": host.id, "text": "hello there", "final": final, "offset_ms": 1200}
             uow.session.add(
                 SpaceEventRow(
@@ -145,7 +150,9 @@ def test_replay_events_carry_final_captions_from_the_log_and_profiles_list_recor
                     at=said_at,
                 )
             )
-    events = httpx.get(f"{server.url}/api/v1/spaces/{space_id}/replay-events").json()["data"]
+    replayed = httpx.get(f"{server.url}/api/v1/spaces/{space_id}/replay-events")
+    assert replayed.headers["content-type"] == "application/json"
+    events = replayed.json()["data"]
     captions = [e for e in events if e["type"] == "caption"]
     assert captions == [
         {

@@ -73,10 +73,15 @@ def delete_recording(space_id: str, principal: CurrentUser, ctx: Services) -> Re
     return Response(status_code=204)
 
 
-@router.get("/api/v1/spaces/{space_id}/replay-events", response_model=ReplayEvents)
-def replay_events(space_id: str, viewer: MaybeUser, ctx: Services) -> Any:
+@router.get(
+    "/api/v1/spaces/{space_id}/replay-events",
+    response_class=Response,
+    responses={200: {"model": ReplayEvents, "description": "in order of offset_ms"}},
+)
+def replay_events(space_id: str, viewer: MaybeUser, ctx: Services) -> Response:
     viewer_id = viewer.user_id if viewer else None
-    return {"data": recordings.replay_events(ctx, viewer_id, parse_space_id(space_id))}
+    body = recordings.replay_events_body(ctx, viewer_id, parse_space_id(space_id))
+    return Response(body, media_type="application/json")
 
 
 @router.post("/api/v1/spaces/{space_id}/clips", status_code=201, response_model=Clip)
