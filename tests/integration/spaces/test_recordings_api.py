@@ -180,3 +180,36 @@ def test_recordings_older_than_the_retention_are_deleted(server: LiveServer) -> 
     assert recordings.do_expire_recordings(week) >= 1
     assert recording_of(server, space_id).status_code == 404
     assert not (server.settings.hls_dir / space_id).exists()
+
+
+def test_recording_routes_are_documented_and_bad_ids_are_unknown_not_a_crash(
+    server: LiveServer,
+) -> None:
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    for path in (
+        "/api/v1/spaces/{space_id}/recording",
+        "/api/v1/spaces/{space_id}/replay-events",
+        "/api/v1/spaces/{space_id}/clips",
+        "/api/v1/users/{username}/spaces",
+    ):
+        assert path in spec["paths"], path
+    huge = "9999999999999999999"
+    for url in (
+        f"/api/v1/spaces/{huge}/recording",
+        f"/api/v1/spaces/{huge}/replay-events",
+        "/api/v1/spaces/abc/recording",
+        f"/spaces/{huge}/hls/recording.m3u8",
+        f"/spaces/{huge}/recording.m4a",
+        f"/clips/{huge}{huge}.m4a",
+    ):
+        response = httpx.get(server.url + url)
+        assert response.status_code == 404, url
+        assert "error" in response.json()
+    host = server.signup()
+    with host.client() as client:
+        malformed = client.post(
+            f"/api/v1/spaces/{huge}/clips",
+            content=b"{not json",
+            headers={"Content-Type": "application/json"},
+        )
+    assert malformed.status_code == 400
