@@ -100,27 +100,37 @@ def _view(ctx: ServiceContext, row: RecordingRow) -> RecordingView:
 
 
 def do_begin_recording(ctx: ServiceContext, space_id: int) -> bool:
-    """Asked when a Space's room opens: should it record? Starts the recording if so."""
-    with ctx.uow.write() as uow:
+    """Asked when a Space's room opens: should it record? Starts the recording if so.
+
+    A read first: most rooms are not recorded, and a room's first listener should not
+    queue for the write lock to learn it."""
+    with ctx.uow.read() as uow:
         loaded = load(uow.session, space_id, None)
         if loaded.row.state != "live" or not loaded.row.recording:
             return False
+        existing = store.get_recording(uow.session, space_id)
+        if existing is not None:
+            return existing.state == RecordingState.RECORDING
+    with ctx.uow.write() as uow:
+        loaded = load(uow.session, space_id, None, lock=True)
+        if loaded.row.state != "live":
+            return False
         row = store.get_recording(uow.session, space_id, for_update=True)
-        if row is None:
-            store.add_recording(
-                uow.session,
-                RecordingRow(
-                    space_id=space_id,
-                    state=RecordingState.RECORDING.value,
-                    started_at=ctx.clock(),
-                    finished_at=None,
-                    duration_ms=0,
-                    size_bytes=0,
-                ),
-            )
-            log.info("space %s: recording", space_id)
-            return True
-        return row.state == RecordingState.RECORDING
+        if row is not None:
+            return row.state == RecordingState.RECORDING
+        store.add_recording(
+            uow.session,
+            RecordingRow(
+                space_id=space_id,
+                state=RecordingState.RECORDING.value,
+                started_at=ctx.clock(),
+                finished_at=None,
+                duration_ms=0,
+                size_bytes=0,
+            ),
+        )
+    log.info("space %s: recording", space_id)
+    return True
 
 
 def do_store_moments(
