@@ -1,7 +1,9 @@
 """The replay page in a real browser: a logged-out visitor plays an ended Space's recording,
-at 2x, and sees the reactions float up when the playhead reaches them."""
+at 2x, and sees the reactions float up, the pinned post and the poll appear, when the
+playhead reaches them."""
 
 import asyncio
+import re
 import threading
 import time
 from typing import Any
@@ -33,6 +35,14 @@ def record_a_space(server: LiveServer) -> tuple[str, int]:
         speaker = await connect(server.url, host.token, space_id, "publish", ToneTrack())
         await asyncio.sleep(REACTION_AT_S)
         call(host, "POST", f"/api/v1/spaces/{space_id}/reactions", json={"emoji": "🔥"})
+        post = call(host, "POST", "/api/v1/posts", json={"text": "Agenda: parks, then bikes"})
+        call(host, "POST", f"/api/v1/spaces/{space_id}/pins", json={"post_id": post.json()["id"]})
+        call(
+            host,
+            "POST",
+            f"/api/v1/spaces/{space_id}/polls",
+            json={"question": "More parks?", "options": ["Yes", "No"], "duration_s": 60},
+        )
         await asyncio.sleep(RECORDED_S - REACTION_AT_S)
         await speaker.close()
 
@@ -62,6 +72,9 @@ def test_a_logged_out_visitor_replays_a_space_with_its_reactions_in_time(
     expect(replay).to_be_visible()
     expect(replay.locator(".replay-speaker")).to_have_count(1)
     assert replay.get_attribute("data-reactions-shown") == "0"
+    # As things stood at 0:00: nothing pinned, no poll yet.
+    expect(replay.locator(".replay-pinned .post")).to_have_count(0)
+    expect(replay.get_by_text("More parks?")).to_have_count(0)
 
     replay.get_by_role("button", name="2×").click()
     replay.get_by_role("button", name="Play").click()
@@ -74,6 +87,8 @@ def test_a_logged_out_visitor_replays_a_space_with_its_reactions_in_time(
     ).json_value()
     assert reaction_ms <= shown_at_ms < reaction_ms + 400, (reaction_ms, shown_at_ms)
     expect(replay.locator('.reaction-float[data-emoji="🔥"]')).to_have_count(1)
+    expect(replay.locator(".replay-pinned .post")).to_have_text(re.compile("Agenda: parks"))
+    expect(replay.get_by_text("More parks?")).to_be_visible()
 
     page.wait_for_function("() => document.querySelector('audio.replay-audio').currentTime > 5")
     played: dict[str, float] = page.evaluate(

@@ -6,7 +6,7 @@ speaks), so these tests need no WebRTC peers."""
 import dataclasses
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -213,3 +213,13 @@ def test_recording_routes_are_documented_and_bad_ids_are_unknown_not_a_crash(
             headers={"Content-Type": "application/json"},
         )
     assert malformed.status_code == 400
+
+
+def test_a_scheduled_recorded_space_records_from_when_it_starts(server: LiveServer) -> None:
+    host = server.signup()
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    space_id = open_space(host, recording=True, scheduled_start=soon)["id"]
+    assert recording_of(server, space_id).status_code == 404
+    assert call(host, "POST", f"/api/v1/spaces/{space_id}/start").status_code == 200
+    assert recording_of(server, space_id).json()["state"] == "recording"
+    call(host, "POST", f"/api/v1/spaces/{space_id}/end")

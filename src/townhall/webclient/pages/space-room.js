@@ -93,6 +93,11 @@ export function spaceRoomPage(ctx) {
   const replaySlot = h("div", { class: "replay-slot" });
   let replay = null;
   let replayTimer = null;
+  const recordingNote = h(
+    "p",
+    { class: "room-recording-note small", role: "note", hidden: true },
+    "● This Space is being recorded: it can be replayed and clipped.",
+  );
   const clipButton = h(
     "button",
     { type: "button", class: "btn btn-secondary room-clip", hidden: true },
@@ -123,6 +128,7 @@ export function spaceRoomPage(ctx) {
     audio?.node,
     stageWrap,
     controls.node,
+    recordingNote,
     clipButton,
     stage.requests,
     stage.listeners,
@@ -171,6 +177,7 @@ export function spaceRoomPage(ctx) {
     posts.pinned.hidden = Boolean(replay) || posts.pinned.hidden;
     if (replay) stageWrap.hidden = true;
     clipButton.hidden = !(state === "live" && room.space.recording && room.me());
+    recordingNote.hidden = !(state === "live" && room.space.recording);
     audio?.sync();
     hls?.sync();
     page.setAttribute("aria-busy", "false");
