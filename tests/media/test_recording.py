@@ -2,6 +2,7 @@
 it was spoken, lines its replay events up with the audio, and clips the last 30 s."""
 
 import asyncio
+import fractions
 import time
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,11 @@ from typing import Any
 import av
 import httpx
 import numpy as np
+from aiortc.mediastreams import MediaStreamTrack
 
 from tests.harness import LiveServer
 from tests.integration.spaces.space_helpers import bring_on_stage, call, open_space
-from tests.media.peers import SAMPLE_RATE, WavTrack, connect
+from tests.media.peers import FRAME, SAMPLE_RATE, connect
 from tests.media.speech import make_speech, read_wav
 
 WINDOW_S = 0.1
@@ -50,8 +52,37 @@ def first_loud_s(rms: np.ndarray, after_s: float = 0.0) -> float:
     return index * WINDOW_S
 
 
-def with_silence_before(speech: np.ndarray, silence_s: float) -> np.ndarray:
-    return np.concatenate([np.zeros(int(silence_s * SAMPLE_RATE), dtype=np.int16), speech])
+class SpeechAt(MediaStreamTrack):
+    """A microphone that says `speech` at `at_s` seconds after the wall-clock time `zero`,
+    however long the connection took to come up, and is silent otherwise."""
+
+    kind = "audio"
+
+    def __init__(self, speech: np.ndarray, zero: float, at_s: float) -> None:
+        super().__init__()
+        self._samples = np.concatenate(
+            [np.zeros(int(at_s * SAMPLE_RATE), dtype=np.int16), speech.astype(np.int16)]
+        )
+        self._zero = zero
+        self._first: int | None = None
+        self._index = 0
+        self._start = 0.0
+
+    async def recv(self) -> av.AudioFrame:
+        if self._first is None:
+            self._start = time.monotonic()
+            self._first = self._index = int((time.time() - self._zero) * SAMPLE_RATE)
+        due = self._start + (self._index - self._first) / SAMPLE_RATE
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        chunk = self._samples[max(0, self._index) : max(0, self._index + FRAME)]
+        if len(chunk) < FRAME:
+            chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), dtype=np.int16)])
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._index - self._first
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._index += FRAME
+        return frame
 
 
 def wait_for_state(server: LiveServer, space_id: str, state: str) -> dict[str, Any]:
@@ -92,14 +123,14 @@ def test_a_recorded_space_keeps_its_speech_in_time_with_its_replay_events_and_cl
             host.token,
             space_id,
             "publish",
-            WavTrack(with_silence_before(speech_a, A_STARTS_S - (time.time() - opened_at))),
+            SpeechAt(speech_a, opened_at, A_STARTS_S),
         )
         b = await connect(
             sqlite_server.url,
             guest.token,
             space_id,
             "publish",
-            WavTrack(with_silence_before(speech_b, B_STARTS_S - (time.time() - opened_at))),
+            SpeechAt(speech_b, opened_at, B_STARTS_S),
         )
         try:
             async with httpx.AsyncClient(base_url=sqlite_server.url) as client:
