@@ -163,6 +163,8 @@ class Settings:
     db_max_waiting_writers: int = 32
     """Writes that may queue at once; one more gets 503 at once."""
     token_cache_s: float = 5.0
+    recording_retention_days: int = 0
+    """Recordings of Spaces that ended longer ago are deleted; 0 keeps them for good."""
     """How long a node trusts a token it looked up; a logout on another node takes effect
     there within this time (0: look every token up)."""
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
@@ -182,6 +184,10 @@ class Settings:
     @property
     def hls_dir(self) -> Path:
         return self.data_dir / "hls"
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.data_dir / "clips"
 
     def with_overrides(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -223,6 +229,7 @@ def load_settings() -> Settings:
         db_write_wait_s=_env_float("TOWNHALL_DB_WRITE_WAIT_S", 5.0),
         db_max_waiting_writers=_env_int("TOWNHALL_DB_MAX_WAITING_WRITERS", 32),
         token_cache_s=_env_float("TOWNHALL_TOKEN_CACHE_S", 5.0),
+        recording_retention_days=_env_int("TOWNHALL_RECORDING_RETENTION_DAYS", 0),
         password_time_cost=_env_int("TOWNHALL_PASSWORD_TIME_COST", 3),
         password_memory_kib=_env_int("TOWNHALL_PASSWORD_MEMORY_KIB", 64 * 1024),
         webrtc_listener_cap=_env_int("TOWNHALL_WEBRTC_LISTENER_CAP", 1000),

@@ -18,7 +18,7 @@ from townhall.media.service import MediaService
 from townhall.realtime.bus import EventBus
 from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
-from townhall.services import media_access, polls, space_log, space_stage, spaces
+from townhall.services import media_access, polls, recordings, space_log, space_stage, spaces
 from townhall.services.context import ServiceContext
 from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.json import format_time
@@ -36,6 +36,7 @@ log = logging.getLogger("townhall")
 
 LOGIN_FAILURE_WINDOW_S = 60.0
 POLL_CHECK_INTERVAL_S = 1.0
+RECORDING_SWEEP_INTERVAL_S = 60.0
 
 
 def utc_now() -> datetime:
@@ -73,7 +74,18 @@ class Container:
             ice_servers=self.settings.ice_servers,
             host_addresses=self.settings.rtc_host_addresses,
             listener_cap=self.settings.webrtc_listener_cap,
+            recorded=lambda space_id: run_in_threadpool(
+                recordings.do_begin_recording, self.services, space_id
+            ),
+            on_moments=lambda space_id, moments: run_in_threadpool(
+                recordings.do_store_moments, self.services, space_id, moments
+            ),
+            on_room_closed=self._room_closed,
         )
+
+    async def _room_closed(self, space_id: int, recorded: bool) -> None:
+        if recorded:
+            await run_in_threadpool(recordings.do_finish_recording, self.services, space_id)
 
     def _grant(
         self, check: Callable[[ServiceContext, UserId, int], media_access.MediaGrant]
@@ -88,6 +100,14 @@ class Container:
         await self.reactions.start()
         await self.permit_watcher.start()
         self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
+        # Before anyone reconnects: recordings a crash interrupted are closed and playable.
+        recovered = await run_in_threadpool(recordings.do_recover_recordings, self.services)
+        if recovered:
+            log.info("looked at %d recordings left open by the last run", recovered)
+        # A recording runs as long as its Space: one still live goes on, in a new epoch.
+        for space_id in await run_in_threadpool(recordings.live_recordings, self.services):
+            await self.media.open_room(space_id)
+        self._timers.append(asyncio.create_task(self._sweep_recordings(), name="recordings"))
         # Connections do not survive a restart: whoever does not reconnect in time is gone.
         present = await run_in_threadpool(space_stage.present_in_live_spaces, self.services)
         for space_id, user_id, is_host in present:
@@ -115,6 +135,19 @@ class Container:
                 await run_in_threadpool(polls.do_close_due_polls, self.services)
             except Exception:
                 log.exception("closing due polls failed")
+
+    async def _sweep_recordings(self) -> None:
+        while True:
+            await asyncio.sleep(RECORDING_SWEEP_INTERVAL_S)
+            try:
+                open_rooms = {
+                    space_id
+                    for space_id in list(self.media.open_room_ids())
+                    if self.media.is_recording(space_id)
+                }
+                await run_in_threadpool(recordings.do_sweep, self.services, open_rooms)
+            except Exception:
+                log.exception("sweeping recordings failed")
 
     async def _someone_gone(self, space_id: int, user_id: int, is_host: bool) -> None:
         try:

@@ -2,6 +2,8 @@
 
 The same files serve listeners past the WebRTC cap, logged-out listeners on the share page,
 and later the recording. Closing writes #EXT-X-ENDLIST, turning the live playlist into VOD.
+A recorded Space's writer also copies every AAC packet into a fragmented `.m4a` (no second
+encode) and keeps earlier rooms' playlists: see recording.py.
 """
 
 import logging
@@ -9,10 +11,12 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
+from townhall.media import recording
 from townhall.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
 
 log = logging.getLogger("townhall.media")
@@ -25,11 +29,14 @@ QUEUE_FRAMES = 500
 
 
 class HlsWriter:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, record: bool = False) -> None:
         self.directory = directory
+        self.record = record
         # Segments are cached forever, so a room opened again must never reuse a name.
         self.epoch = int(time.time())
         directory.mkdir(parents=True, exist_ok=True)
+        if record:
+            recording.retire_live_playlist(directory)
         self._queue: queue.Queue[Pcm | None] = queue.Queue(maxsize=QUEUE_FRAMES)
         self._thread = threading.Thread(target=self._run, name=f"hls-{directory.name}", daemon=True)
         self.dropped_frames = 0
@@ -71,6 +78,7 @@ class HlsWriter:
         assert isinstance(stream, av.audio.stream.AudioStream)
         stream.layout = "mono"
         stream.bit_rate = AAC_BITRATE_BPS
+        part = self._open_part(stream) if self.record else None
         pts = 0
         try:
             while True:
@@ -84,10 +92,56 @@ class HlsWriter:
                 frame.pts = pts
                 pts += FRAME_SAMPLES
                 for packet in stream.encode(frame):
+                    if part is not None:
+                        part.write(packet)
                     output.mux(packet)
             for packet in stream.encode(None):
+                if part is not None:
+                    part.write(packet)
                 output.mux(packet)
         except Exception:
             log.exception("HLS writing in %s failed", self.directory)
         finally:
             output.close()
+            if part is not None:
+                part.close()
+
+    def _open_part(self, encoder: av.audio.stream.AudioStream) -> "_Part | None":
+        try:
+            return _Part(self.directory / recording.part_name(self.epoch), encoder)
+        except Exception:
+            log.exception("cannot open the recording file in %s", self.directory)
+            return None
+
+
+class _Part:
+    """The recording's download, fragment by fragment, from the packets HLS gets."""
+
+    def __init__(self, path: Path, encoder: av.audio.stream.AudioStream) -> None:
+        self._output = av.open(str(path), "w", format="mp4", options=recording.PART_OPTIONS)
+        self._encoder = encoder
+        self._stream: av.audio.stream.AudioStream | None = None
+        self.failed = False
+
+    def write(self, packet: "av.Packet[Any]") -> None:
+        if self.failed:
+            return
+        try:
+            if self._stream is None:
+                # The encoder's extradata (AudioSpecificConfig) exists once it has run.
+                self._stream = self._output.add_stream_from_template(self._encoder)
+            copy = av.Packet(bytes(packet))
+            copy.pts, copy.dts, copy.duration = packet.pts, packet.dts, packet.duration
+            copy.time_base = packet.time_base
+            copy.stream = self._stream
+            self._output.mux(copy)
+        except Exception:
+            # The segments still have everything: the download is rebuilt from them.
+            log.exception("recording file write failed; the segments still have it")
+            self.failed = True
+
+    def close(self) -> None:
+        try:
+            self._output.close()
+        except Exception:
+            log.exception("closing the recording file failed")

@@ -5,8 +5,11 @@
                                  <─ mix-minus track (PcmTrack) ────────────────────┘
  listen(offer)  ─ grant? ─> RTCPeerConnection (ParkedTrack) <─ Fanout (one loop) ─ LiveRoom
  space:{id} events ─> watcher: mute/unmute -> mixer; demoted/removed/left -> close sessions;
-                               space.ended -> close the room and every session
+                               space.ended -> close the room and every session;
+                               a recorded room's reactions and `speaking` -> on_moments
 ```
+A recorded Space's room opens when the Space goes live and stays open (mixing silence if
+need be) until it ends, so the recording's clock is the Space's.
 The server enforces mute and removal itself: it stops mixing a muted speaker's audio
 within one tick of the event, whatever their browser keeps sending.
 """
@@ -44,6 +47,15 @@ log = logging.getLogger("townhall.media")
 Grant = Callable[[int, int], Awaitable[Any]]
 """(user_id, space_id) -> a grant with `.muted`, or raises a DomainError."""
 Frame = Callable[[str, int, dict[str, Any]], dict[str, Any]]
+Recorded = Callable[[int], Awaitable[bool]]
+"""space_id -> whether its audio is to be kept: asked when a room opens."""
+Moment = tuple[str, str, dict[str, Any]]
+"""(type, at, data) of an ephemeral event a replay shows: reactions, who was speaking."""
+OnMoments = Callable[[int, list[Moment]], Awaitable[None]]
+OnRoomClosed = Callable[[int, bool], Awaitable[None]]
+"""(space_id, recorded) once the room's files are final."""
+MOMENT_TYPES = frozenset({"speaking", "reaction", "reactions"})
+MOMENT_FLUSH_S = 1.0
 ROOM_IDLE_S = 30.0
 """How long a room with no connections keeps mixing before it closes (reloads come back)."""
 
@@ -83,8 +95,16 @@ class MediaService:
         ice_servers: tuple[IceServer, ...] = (),
         listener_cap: int | None = None,
         host_addresses: tuple[str, ...] = (),
+        recorded: Recorded | None = None,
+        on_moments: OnMoments | None = None,
+        on_room_closed: OnRoomClosed | None = None,
     ) -> None:
         self._hls_root = hls_root
+        self._recorded = recorded
+        self._on_moments = on_moments
+        self._on_room_closed = on_room_closed
+        self._recording_rooms: set[int] = set()
+        self._moments: dict[int, list[Moment]] = {}
         self.host_addresses = HostAddresses(host_addresses)
         use_host_addresses(self.host_addresses)
         self._peers = PeerFactory()
@@ -108,13 +128,36 @@ class MediaService:
     def room(self, space_id: int) -> LiveRoom | None:
         return self._rooms.get(space_id)
 
-    def _ensure_room(self, space_id: int) -> LiveRoom:
+    def open_room_ids(self) -> list[int]:
+        return list(self._rooms)
+
+    def is_recording(self, space_id: int) -> bool:
+        return space_id in self._recording_rooms
+
+    async def open_room(self, space_id: int) -> LiveRoom:
+        """Opens the room (if it is not open), recording it if the Space says so."""
+        timer = self._idle_timers.pop(space_id, None)
+        if timer is not None:
+            timer.cancel()
+        room = self._rooms.get(space_id)
+        if room is not None:
+            return room
+        record = self._recorded is not None and await self._recorded(space_id)
+        return self._ensure_room(space_id, record)
+
+    def _ensure_room(self, space_id: int, record: bool = False) -> LiveRoom:
         timer = self._idle_timers.pop(space_id, None)
         if timer is not None:
             timer.cancel()
         room = self._rooms.get(space_id)
         if room is None:
-            hls = HlsWriter(self._hls_root / str(space_id)) if self._hls_root else None
+            record = record and self._hls_root is not None
+            hls = (
+                HlsWriter(self._hls_root / str(space_id), record=record) if self._hls_root else None
+            )
+            if record:
+                self._recording_rooms.add(space_id)
+                self._moments[space_id] = []
             room = LiveRoom(
                 space_id, lambda user_id, level: self._speaking(space_id, user_id, level), hls
             )
@@ -124,8 +167,29 @@ class MediaService:
             self._watchers[space_id] = asyncio.create_task(
                 self._watch(space_id, subscription), name=f"media-watch-{space_id}"
             )
-            log.info("space %s: audio room opened", space_id)
+            if record:
+                task = asyncio.create_task(
+                    self._flush_moments_every(space_id), name=f"moments-{space_id}"
+                )
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            log.info("space %s: audio room opened%s", space_id, " (recording)" if record else "")
         return room
+
+    async def _flush_moments_every(self, space_id: int) -> None:
+        while space_id in self._recording_rooms:
+            await asyncio.sleep(MOMENT_FLUSH_S)
+            await self._flush_moments(space_id)
+
+    async def _flush_moments(self, space_id: int) -> None:
+        batch = self._moments.get(space_id)
+        if not batch or self._on_moments is None:
+            return
+        self._moments[space_id] = []
+        try:
+            await self._on_moments(space_id, batch)
+        except Exception:
+            log.exception("space %s: %d replay moments lost", space_id, len(batch))
 
     def _speaking(self, space_id: int, user_id: int, level: float) -> None:
         message = self._make_frame(
@@ -149,6 +213,11 @@ class MediaService:
         room = self._rooms.get(space_id)
         if room is None:
             return
+        if kind in MOMENT_TYPES:
+            moments = self._moments.get(space_id)
+            if moments is not None:
+                moments.append((str(kind), str(message.get("at")), dict(data)))
+            return
         if kind == "space.ended":
             await self.close_room(space_id)
             return
@@ -165,8 +234,9 @@ class MediaService:
             await self._close_user(space_id, user_id, kinds={"publish", "listen"})
 
     def _close_when_idle(self, space_id: int) -> None:
-        """A room nobody is connected to stops mixing and encoding after a while."""
-        if space_id in self._idle_timers:
+        """A room nobody is connected to stops mixing and encoding after a while (unless it
+        is recording: the recording runs as long as the Space)."""
+        if space_id in self._idle_timers or space_id in self._recording_rooms:
             return
 
         def expire() -> None:
@@ -194,6 +264,16 @@ class MediaService:
         if room is not None:
             await room.close()
             log.info("space %s: audio room closed", space_id)
+        recorded = space_id in self._recording_rooms
+        if recorded:
+            await self._flush_moments(space_id)
+            self._recording_rooms.discard(space_id)
+            self._moments.pop(space_id, None)
+        if room is not None and self._on_room_closed is not None:
+            try:
+                await self._on_room_closed(space_id, recorded)
+            except Exception:
+                log.exception("space %s: after closing the room", space_id)
 
     # Sessions ---------------------------------------------------------------------------
 
@@ -201,7 +281,7 @@ class MediaService:
         check_offer(offer_sdp)
         grant = await self._publish_grant(user_id, space_id)
         await self._close_user(space_id, user_id, kinds={"publish"})  # a reconnect replaces
-        room = self._ensure_room(space_id)
+        room = await self.open_room(space_id)
         session = self._new_session(space_id, user_id, "publish")
 
         @session.pc.on("track")
@@ -231,7 +311,7 @@ class MediaService:
             current = self._rooms.get(space_id)
             if self.listener_cap <= (current.listener_count if current else 0):
                 raise WebRtcFull(space_id)
-        room = self._ensure_room(space_id)
+        room = await self.open_room(space_id)
         session = self._new_session(space_id, user_id, "listen")
 
         def attach() -> None:

@@ -270,3 +270,43 @@ class SpaceEventRow(Base):
     type: Mapped[str] = mapped_column(String(40))
     data: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecordingRow(Base):
+    """A recorded Space's recording: its files live under the data dir (see media/recording.py)."""
+
+    __tablename__ = "recordings"
+
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SpaceMomentRow(Base):
+    """What the event log does not keep (reactions, who spoke when), kept for a replay."""
+
+    __tablename__ = "space_moments"
+    __table_args__ = (Index("ix_space_moments_space_id_at", "space_id", "at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClipRow(Base):
+    __tablename__ = "clips"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    start_offset_ms: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

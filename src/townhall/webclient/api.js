@@ -176,6 +176,19 @@ export function createApi({ onUnauthenticated }) {
         keepalive,
         expectAuth: false,
       }),
+    recording: (id, signal) =>
+      request("GET", `${spacePath(id)}/recording`, { signal, expectAuth: false }),
+    deleteRecording: (id) => request("DELETE", `${spacePath(id)}/recording`),
+    replayEvents: (id, signal) =>
+      request("GET", `${spacePath(id)}/replay-events`, { signal, expectAuth: false }),
+    /** fields: {start_offset_ms?, duration_s?}; the last 30 s by default. */
+    clip: (id, fields = {}) => request("POST", `${spacePath(id)}/clips`, { json: fields }),
+    recordedSpaces: (username, cursor, signal) =>
+      request("GET", `${user(username)}/spaces`, {
+        query: { recorded: "true", cursor },
+        signal,
+        expectAuth: false,
+      }),
     vote: (id, pollId, option) =>
       request("POST", `${spacePath(id)}/polls/${encodeURIComponent(pollId)}/votes`, {
         json: { option },

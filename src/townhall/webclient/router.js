@@ -5,7 +5,7 @@
  * same shell, so reloading any page works too.
  */
 
-const SERVER_PREFIXES = ["/api/", "/static/", "/media/", "/spaces/", "/2/", "/openapi", "/docs"];
+const SERVER_PREFIXES = ["/api/", "/static/", "/media/", "/spaces/", "/clips/", "/2/", "/openapi", "/docs"];
 
 function compile(pattern) {
   const names = [];

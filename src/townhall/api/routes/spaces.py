@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from townhall.api.auth import CurrentUser, MaybeUser, Services
 from townhall.api.routes import ERROR_RESPONSES
@@ -11,13 +12,23 @@ from townhall.domain.spaces.lifecycle import SpaceState
 from townhall.domain.spaces.model import WhoCanSpeak
 from townhall.services import spaces
 from townhall.services.json import to_json
+from townhall.services.space_views import SpaceView
 
 router = APIRouter(prefix="/api/v1/spaces", tags=["spaces"], responses=ERROR_RESPONSES)
 
 
+async def _record_if_asked(request: Request, view: SpaceView) -> None:
+    """A recorded Space's recording starts when it goes live, before anyone connects."""
+    if view.state == "live" and view.recording:
+        await request.app.state.container.media.open_room(view.id)
+
+
 @router.post("", status_code=201, response_model=Space)
-def create_space(body: CreateSpaceBody, principal: CurrentUser, ctx: Services) -> Any:
-    view = spaces.do_create_space(
+async def create_space(
+    body: CreateSpaceBody, principal: CurrentUser, ctx: Services, request: Request
+) -> Any:
+    view = await run_in_threadpool(
+        spaces.do_create_space,
         ctx,
         principal.user_id,
         body.title,
@@ -28,6 +39,7 @@ def create_space(body: CreateSpaceBody, principal: CurrentUser, ctx: Services) -
         [topic.strip() for topic in body.topic_ids if topic.strip()],
         body.lang,
     )
+    await _record_if_asked(request, view)
     return to_json(view)
 
 
@@ -75,8 +87,14 @@ def cancel_space(space_id: str, principal: CurrentUser, ctx: Services) -> Respon
 
 
 @router.post("/{space_id}/start", response_model=Space)
-def start_space(space_id: str, principal: CurrentUser, ctx: Services) -> Any:
-    return to_json(spaces.do_start_space(ctx, principal.user_id, spaces.parse_space_id(space_id)))
+async def start_space(
+    space_id: str, principal: CurrentUser, ctx: Services, request: Request
+) -> Any:
+    view = await run_in_threadpool(
+        spaces.do_start_space, ctx, principal.user_id, spaces.parse_space_id(space_id)
+    )
+    await _record_if_asked(request, view)
+    return to_json(view)
 
 
 @router.post("/{space_id}/end", response_model=Space)

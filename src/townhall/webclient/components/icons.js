@@ -84,6 +84,14 @@ const SHAPES = {
   close: [["path", { d: "M6 6l12 12M18 6 6 18" }]],
   pin: [["path", { d: "M9 3.5h6M10 3.5v6L6.5 14h11L14 9.5v-6M12 14v6.5" }]],
   poll: [["path", { d: "M5 20V10M12 20V4M19 20v-7M3 20.5h18" }]],
+  play: [["path", { d: "M7 4.5v15l12-7.5z" }]],
+  pause: [["path", { d: "M8 5v14M16 5v14" }]],
+  download: [["path", { d: "M12 4v11M7 10.5l5 5 5-5M5 20h14" }]],
+  scissors: [
+    ["circle", { cx: 6, cy: 7, r: 2.5 }],
+    ["circle", { cx: 6, cy: 17, r: 2.5 }],
+    ["path", { d: "M8.2 8.3 19 18M8.2 15.7 19 6" }],
+  ],
   more: [
     ["circle", { cx: 5, cy: 12, r: 1.6, fill: "currentColor" }],
     ["circle", { cx: 12, cy: 12, r: 1.6, fill: "currentColor" }],

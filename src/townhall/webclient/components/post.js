@@ -1,4 +1,7 @@
-/** One post: avatar, name and @username linking to the profile, relative time, the text. */
+/**
+ * One post: avatar, name and @username linking to the profile, relative time, the text.
+ * A post that links a clip of a recorded Space (/clips/{id}.m4a) plays it inline.
+ */
 
 import { h } from "../dom.js";
 import { displayName, fullTime, relativeTime } from "../format.js";
@@ -6,6 +9,19 @@ import { avatar } from "./avatar.js";
 
 export function profilePath(username) {
   return `/u/${encodeURIComponent(username)}`;
+}
+
+const CLIP_LINK = /(?:^|\s)(\/clips\/\d{1,20}\.m4a)(?=\s|$)/;
+
+/** An inline player for a clip the post links to, or null. */
+export function clipPlayer(text) {
+  const found = CLIP_LINK.exec(text ?? "");
+  if (!found) return null;
+  return h(
+    "div",
+    { class: "post-clip" },
+    h("audio", { controls: true, preload: "none", src: found[1], "aria-label": "Clip" }),
+  );
 }
 
 /** A <time> that app.js refreshes every minute ("now" becomes "1m"). */
@@ -37,6 +53,7 @@ export function postItem(post) {
         timeAgo(post.created_at),
       ),
       h("p", { class: "post-text" }, post.text),
+      clipPlayer(post.text),
     ),
   );
 }

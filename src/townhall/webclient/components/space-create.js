@@ -65,6 +65,8 @@ export function openCreateSpaceDialog(ctx, { onCreated }) {
       );
     }),
   );
+  const recordId = uid("record");
+  const record = h("input", { type: "checkbox", id: recordId, name: "recording" });
   const scheduleId = uid("schedule");
   const schedule = h("input", { type: "checkbox", id: scheduleId, name: "schedule" });
   const now = new Date();
@@ -94,6 +96,7 @@ export function openCreateSpaceDialog(ctx, { onCreated }) {
     { class: "dialog-form", novalidate: false },
     field("Title", title, `What's it about? Up to ${TITLE_MAX_CHARS} characters.`),
     who,
+    h("label", { class: "check", for: recordId }, record, " Record it (replay and clips afterwards)"),
     h("label", { class: "check", for: scheduleId }, schedule, " Schedule for later"),
     startField,
     field("Topics (optional)", topics, `Separate with commas, up to ${MAX_TOPICS}.`),
@@ -109,6 +112,7 @@ export function openCreateSpaceDialog(ctx, { onCreated }) {
     const body = {
       title: title.value.trim(),
       who_can_speak: form.querySelector(`input[name="${radioName}"]:checked`)?.value ?? "everyone",
+      recording: record.checked,
       topic_ids: topics.value
         .split(",")
         .map((topic) => topic.trim())

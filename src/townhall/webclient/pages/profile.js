@@ -1,7 +1,7 @@
 /**
  * /u/{username}: who someone is, how many follow them, Follow / Unfollow,
- * Block / Unblock in a small menu, and their posts. Your own profile has
- * "Edit profile" instead.
+ * Block / Unblock in a small menu, their recorded Spaces (each opens its
+ * replay) and their posts. Your own profile has "Edit profile" instead.
  */
 
 import { isAbort } from "../api.js";
@@ -12,7 +12,17 @@ import { followButton } from "../components/follow-button.js";
 import { menuButton } from "../components/menu.js";
 import { postItem, profilePath } from "../components/post.js";
 import { profileEditor } from "../components/profile-editor.js";
+import { spacePath, startTime } from "../components/space-card.js";
 import { displayName, plural } from "../format.js";
+
+function recordedSpaceItem(space) {
+  return h(
+    "article",
+    { class: "card recorded-space", "data-space-id": space.id },
+    h("a", { href: spacePath(space), class: "recorded-space-title" }, space.title),
+    h("p", { class: "small muted" }, "Recorded", space.ended_at ? ` · ${startTime(space.ended_at)}` : ""),
+  );
+}
 
 function countLink(href, count, label) {
   return h("a", { class: "count-link", href }, h("strong", {}, String(count)), " ", label);
@@ -170,6 +180,23 @@ export function profilePage(ctx) {
     posts.node,
   );
 
+  const recordingsList = h("div", { class: "profile-recordings" });
+  const recordingsSection = h(
+    "section",
+    { class: "profile-recorded", "aria-labelledby": "profile-recorded-title", hidden: true },
+    h("h2", { id: "profile-recorded-title", class: "section-title" }, "Recorded Spaces"),
+    recordingsList,
+  );
+  ctx.api
+    .recordedSpaces(username, null, ctx.signal)
+    .then((page) => {
+      replace(recordingsList, page.data.map(recordedSpaceItem));
+      recordingsSection.hidden = page.data.length === 0;
+    })
+    .catch(() => {
+      // The profile works without them.
+    });
+
   refresh();
-  return h("section", { class: "page" }, card, postsSection);
+  return h("section", { class: "page" }, card, recordingsSection, postsSection);
 }

@@ -13,6 +13,11 @@
  * (components/space-audio.js, which follows the room's state after every
  * repaint); a logged-out visitor gets a Listen button that plays HLS
  * (components/space-hls.js). `speaking` events ring the speaker's avatar.
+ *
+ * Replay: once an ended Space's recording is ready, the page plays it, with
+ * speakers, reactions, captions, pins and polls in step (components/space-replay.js),
+ * for anyone, logged in or not. While a recorded Space is live, participants can
+ * clip its last 30 s.
  */
 
 import { isAbort } from "../api.js";
@@ -26,6 +31,7 @@ import { isModerator } from "../components/space-people.js";
 import { pollsPanel } from "../components/space-polls.js";
 import { postsPanel } from "../components/space-posts.js";
 import { reactionLayer } from "../components/space-reactions.js";
+import { replayPlayer } from "../components/space-replay.js";
 import { roomHeader } from "../components/space-room-head.js";
 import { inviteBanner, roomControls, roomNotice } from "../components/space-room-panels.js";
 import { applyFrame, createRoom } from "../components/space-room-state.js";
@@ -38,6 +44,8 @@ const POLL_CLOCK_MS = 15_000;
 const PREVIEW_REFRESH_MS = 30_000;
 /** After a leave nobody asked for (a dropped connection outlived its grace), rejoin this rarely. */
 const REJOIN_GAP_MS = 10_000;
+/** A recording being finished is asked about again this often. */
+const REPLAY_RETRY_MS = 3000;
 
 export function spaceRoomPage(ctx) {
   const id = ctx.params.space_id;
@@ -82,6 +90,31 @@ export function spaceRoomPage(ctx) {
   });
   const polls = pollsPanel(room);
   const posts = postsPanel(room);
+  const replaySlot = h("div", { class: "replay-slot" });
+  let replay = null;
+  let replayTimer = null;
+  const recordingNote = h(
+    "p",
+    { class: "room-recording-note small", role: "note", hidden: true },
+    "● This Space is being recorded: it can be replayed and clipped.",
+  );
+  const clipButton = h(
+    "button",
+    { type: "button", class: "btn btn-secondary room-clip", hidden: true },
+    icon("scissors", 18),
+    " Clip the last 30 s",
+  );
+  clipButton.addEventListener("click", async () => {
+    clipButton.disabled = true;
+    try {
+      await ctx.api.clip(id);
+      ctx.announce("Clip posted: it plays in timelines.");
+    } catch (err) {
+      ctx.announce(err.message, { error: true });
+    } finally {
+      clipButton.disabled = false;
+    }
+  });
   const liveRegion = h("div", { class: "visually-hidden", "aria-live": "polite" });
   const stageWrap = h("div", { class: "card room-stage-wrap" }, stage.stage, layer.node);
 
@@ -90,10 +123,13 @@ export function spaceRoomPage(ctx) {
     { class: "page room", "aria-busy": "true" },
     header.node,
     notice.node,
+    replaySlot,
     invite.node,
     audio?.node,
     stageWrap,
     controls.node,
+    recordingNote,
+    clipButton,
     stage.requests,
     stage.listeners,
     polls.node,
@@ -133,12 +169,64 @@ export function spaceRoomPage(ctx) {
     stageWrap.hidden = state === "ended" && room.people.size === 0;
     stage.listeners.hidden = state !== "live";
     stage.paint();
-    polls.node.hidden = room.polls.size === 0 && !(isModerator(room.me()) && state === "live");
+    polls.node.hidden =
+      Boolean(replay) || (room.polls.size === 0 && !(isModerator(room.me()) && state === "live"));
     polls.paint();
     posts.paint();
+    // The replay shows pins as they were at each moment instead.
+    posts.pinned.hidden = Boolean(replay) || posts.pinned.hidden;
+    if (replay) stageWrap.hidden = true;
+    clipButton.hidden = !(state === "live" && room.space.recording && room.me());
+    recordingNote.hidden = !(state === "live" && room.space.recording);
     audio?.sync();
     hls?.sync();
     page.setAttribute("aria-busy", "false");
+  }
+
+  // ---- replay ----
+
+  /** The recording and its events, fetched together (and early: with the rest of the room). */
+  let replayFetch = null;
+  function fetchReplay() {
+    replayFetch ??= Promise.all([ctx.api.recording(id, signal), ctx.api.replayEvents(id, signal)]);
+    return replayFetch;
+  }
+
+  /** Plays the recording once it is ready; asks again while it is being finished. */
+  async function setUpReplay() {
+    clearTimeout(replayTimer);
+    if (replay || !room.space?.recording || room.space.state !== "ended") return;
+    let recording;
+    let events;
+    try {
+      [recording, events] = await fetchReplay();
+    } catch (err) {
+      replayFetch = null;
+      if (isAbort(err) || err.status === 404) return;
+      replayTimer = setTimeout(setUpReplay, REPLAY_RETRY_MS);
+      return;
+    }
+    if (recording.state === "recording" || recording.state === "processing") {
+      replayFetch = null;
+      replayTimer = setTimeout(setUpReplay, REPLAY_RETRY_MS);
+      return;
+    }
+    if (recording.state !== "ready") return;
+    const replayLayer = reactionLayer();
+    replay = replayPlayer(room, {
+      recording,
+      events: events.data,
+      layer: replayLayer,
+      onDeleted: () => {
+        replay = null;
+        replace(replaySlot);
+        paintAll();
+      },
+    });
+    replay.node.append(replayLayer.node);
+    replace(replaySlot, replay.node);
+    page.dataset.replay = "ready";
+    paintAll();
   }
 
   // ---- loading and joining ----
@@ -163,6 +251,8 @@ export function spaceRoomPage(ctx) {
   async function loadAll({ initial }) {
     const space = await ctx.api.space(id, signal);
     room.space = space;
+    // A replay's recording loads alongside the rest of the room, not after it.
+    if (initial && space.state === "ended" && space.recording) fetchReplay().catch(() => {});
     if (initial && myId && space.state === "live") {
       await join({ announceFailure: false, paint: false });
     }
@@ -263,6 +353,7 @@ export function spaceRoomPage(ctx) {
       stream?.stop();
       paintConnection();
       ctx.announce("This Space has ended.");
+      setUpReplay();
     },
     leftUnasked() {
       // Still on the page, so still here: a dropped connection outlived its grace.
@@ -412,9 +503,11 @@ export function spaceRoomPage(ctx) {
       );
     }
     for (const timer of timers) clearInterval(timer);
+    clearTimeout(replayTimer);
     stream?.stop();
     audio?.stop();
     hls?.stop();
+    replay?.stop();
   });
 
   (async () => {
@@ -423,6 +516,7 @@ export function spaceRoomPage(ctx) {
       lastSeq = room.space.seq;
       paintAll();
       if (myId && room.space.state !== "ended") openStream();
+      if (room.space.state === "ended") await setUpReplay();
     } catch (err) {
       if (isAbort(err)) return;
       if (err.status === 404) {
