@@ -164,6 +164,8 @@ export function createApi({ onUnauthenticated }) {
     sharedPosts: (id, signal) =>
       request("GET", `${spacePath(id)}/shared-posts`, { signal, expectAuth: false }),
     polls: (id, signal) => request("GET", `${spacePath(id)}/polls`, { signal, expectAuth: false }),
+    transcript: (id, signal) =>
+      request("GET", `${spacePath(id)}/transcript`, { signal, expectAuth: false }),
     openPoll: (id, fields) => request("POST", `${spacePath(id)}/polls`, { json: fields }),
     /** Live audio: an SDP offer in, the server's answer (with its candidates) out. */
     rtcPublish: (id, offer, signal) =>

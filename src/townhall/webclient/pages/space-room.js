@@ -13,6 +13,8 @@
  * (components/space-audio.js, which follows the room's state after every
  * repaint); a logged-out visitor gets a Listen button that plays HLS
  * (components/space-hls.js). `speaking` events ring the speaker's avatar.
+ * `caption` events fill the captions panel; an ended Space shows its
+ * transcript, whose moments seek the replay (components/space-captions.js).
  */
 
 import { isAbort } from "../api.js";
@@ -21,6 +23,7 @@ import { EventStream, spaceEventsUrl } from "../events.js";
 import { confirmDialog } from "../components/dialog.js";
 import { icon } from "../components/icons.js";
 import { roomAudio } from "../components/space-audio.js";
+import { captionsPanel } from "../components/space-captions.js";
 import { hlsPlayer } from "../components/space-hls.js";
 import { isModerator } from "../components/space-people.js";
 import { pollsPanel } from "../components/space-polls.js";
@@ -82,6 +85,7 @@ export function spaceRoomPage(ctx) {
   });
   const polls = pollsPanel(room);
   const posts = postsPanel(room);
+  const captions = captionsPanel(room, ctx);
   const liveRegion = h("div", { class: "visually-hidden", "aria-live": "polite" });
   const stageWrap = h("div", { class: "card room-stage-wrap" }, stage.stage, layer.node);
 
@@ -93,12 +97,14 @@ export function spaceRoomPage(ctx) {
     invite.node,
     audio?.node,
     stageWrap,
+    captions.live,
     controls.node,
     stage.requests,
     stage.listeners,
     polls.node,
     posts.pinned,
     posts.shared,
+    captions.ended,
     liveRegion,
   );
 
@@ -136,6 +142,7 @@ export function spaceRoomPage(ctx) {
     polls.node.hidden = room.polls.size === 0 && !(isModerator(room.me()) && state === "live");
     polls.paint();
     posts.paint();
+    captions.paint();
     audio?.sync();
     hls?.sync();
     page.setAttribute("aria-busy", "false");
@@ -254,6 +261,9 @@ export function spaceRoomPage(ctx) {
     },
     speaking(data) {
       stage.speaking(data.user_id, data.level);
+    },
+    caption(data) {
+      captions.caption(data);
     },
     started() {
       ctx.announce("The Space has started.");

@@ -1,0 +1,192 @@
+/**
+ * Captions in the room, and the transcript of an ended Space.
+ *
+ * Live: `caption` events ({user_id, text, final, offset_ms}) paint one line per
+ * speaker: an interim caption shows greyed and is replaced by the final one
+ * when the speaker pauses. Listeners can hide the panel; the choice is kept in
+ * localStorage.
+ *
+ * Ended: the transcript (GET /spaces/{id}/transcript) as a list of moments.
+ * Clicking one seeks the replay: it dispatches
+ *   document  CustomEvent("townhall:seek", {detail: {offset_ms}})
+ * for whichever replay player is on the page, and sets `currentTime` on an
+ * <audio>/<video class="replay-player"> if there is one. While that player
+ * plays, the line being said is highlighted and shown as a caption.
+ */
+
+import { isAbort } from "../api.js";
+import { h, replace } from "../dom.js";
+import { displayName } from "../format.js";
+import { userOf } from "./space-people.js";
+
+const HIDDEN_KEY = "townhall.captions.hidden";
+/** Lines kept on screen: enough to follow a conversation, few enough to read large. */
+const VISIBLE_LINES = 4;
+
+function storedHidden() {
+  try {
+    return localStorage.getItem(HIDDEN_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+
+function storeHidden(hidden) {
+  try {
+    localStorage.setItem(HIDDEN_KEY, hidden ? "1" : "0");
+  } catch {
+    // Private mode without storage: the toggle still works for this visit.
+  }
+}
+
+/** 65250 -> "1:05", 3723004 -> "1:02:03". */
+export function clock(offsetMs) {
+  const total = Math.max(0, Math.floor(offsetMs / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, "0");
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+/** Tells the replay player (whoever built it) to jump to a moment of the Space. */
+export function seekReplay(offsetMs) {
+  document.dispatchEvent(new CustomEvent("townhall:seek", { detail: { offset_ms: offsetMs } }));
+  const player = document.querySelector("audio.replay-player, video.replay-player");
+  if (player) player.currentTime = offsetMs / 1000;
+}
+
+export function captionsPanel(room, ctx) {
+  let hidden = storedHidden();
+  /** user_id -> the line showing their interim caption, replaced by the final one. */
+  const open = new Map();
+  let transcript = null;
+  let transcriptLoading = false;
+
+  const toggle = h("button", {
+    type: "button",
+    class: "btn btn-small captions-toggle",
+    onclick: () => {
+      hidden = !hidden;
+      storeHidden(hidden);
+      paint();
+    },
+  });
+  const lines = h("ol", { class: "captions-lines", role: "log", "aria-live": "polite" });
+  const live = h(
+    "section",
+    { class: "card room-captions", "aria-label": "Captions" },
+    h("div", { class: "captions-head" }, h("h2", {}, "Captions"), toggle),
+    lines,
+  );
+
+  const nowShowing = h("p", { class: "captions-now", "aria-live": "polite" });
+  const list = h("ol", { class: "transcript-lines" });
+  const ended = h(
+    "section",
+    { class: "card room-transcript", "aria-label": "Transcript" },
+    h("h2", {}, "Transcript"),
+    nowShowing,
+    list,
+  );
+
+  function speakerName(userId) {
+    const person = room.people.get(userId);
+    return person ? displayName(userOf(person)) : displayName(userOf({ user_id: userId }));
+  }
+
+  function line(data) {
+    return h(
+      "li",
+      { class: data.final ? "caption-line" : "caption-line caption-interim", dataset: { userId: data.user_id } },
+      h("span", { class: "caption-speaker" }, speakerName(data.user_id)),
+      h("span", { class: "caption-text", "aria-hidden": data.final ? null : "true" }, data.text),
+    );
+  }
+
+  /** A `caption` event from the Space's stream. */
+  function caption(data) {
+    if (!data?.text) return;
+    const fresh = line(data);
+    const current = open.get(data.user_id);
+    if (current?.isConnected) current.replaceWith(fresh);
+    else lines.append(fresh);
+    if (data.final) open.delete(data.user_id);
+    else open.set(data.user_id, fresh);
+    while (lines.children.length > VISIBLE_LINES) lines.firstElementChild.remove();
+    if (data.final && transcript) transcript.push({ ...data, user: room.people.get(data.user_id)?.user });
+  }
+
+  async function loadTranscript() {
+    if (transcript || transcriptLoading) return;
+    transcriptLoading = true;
+    try {
+      const body = await ctx.api.transcript(room.space.id, ctx.signal);
+      transcript = body.data;
+      paintTranscript();
+    } catch (err) {
+      if (!isAbort(err)) ctx.announce(err.message, { error: true });
+    } finally {
+      transcriptLoading = false;
+    }
+  }
+
+  function paintTranscript() {
+    replace(
+      list,
+      (transcript ?? []).map((item) =>
+        h(
+          "li",
+          { dataset: { offsetMs: item.offset_ms } },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "transcript-time",
+              "aria-label": `Play from ${clock(item.offset_ms)}`,
+              onclick: () => seekReplay(item.offset_ms),
+            },
+            clock(item.offset_ms),
+          ),
+          h("span", { class: "caption-speaker" }, displayName(item.user ?? userOf(item))),
+          h("span", { class: "transcript-text" }, item.text),
+        ),
+      ),
+    );
+    ended.hidden = !transcript?.length;
+  }
+
+  /** While the replay plays, the line being said is highlighted and shown large. */
+  function follow(event) {
+    const player = event.target;
+    if (!(player instanceof HTMLMediaElement) || !player.classList.contains("replay-player")) return;
+    if (!transcript?.length) return;
+    const atMs = player.currentTime * 1000;
+    let current = null;
+    for (const item of transcript) {
+      if (item.offset_ms <= atMs) current = item;
+      else break;
+    }
+    const saying = current && atMs <= current.offset_ms + current.duration_ms + 1500 ? current : null;
+    for (const li of list.children) {
+      const on = saying !== null && Number(li.dataset.offsetMs) === saying.offset_ms;
+      if (on) li.setAttribute("aria-current", "true");
+      else li.removeAttribute("aria-current");
+    }
+    nowShowing.textContent = saying ? `${displayName(saying.user ?? userOf(saying))}: ${saying.text}` : "";
+  }
+  document.addEventListener("timeupdate", follow, { capture: true, signal: ctx.signal });
+
+  function paint() {
+    const space = room.space;
+    live.hidden = !(space?.state === "live" && space.captions);
+    lines.hidden = hidden;
+    toggle.textContent = hidden ? "Show captions" : "Hide captions";
+    toggle.setAttribute("aria-pressed", String(!hidden));
+    if (space?.state === "ended") loadTranscript();
+    else ended.hidden = true;
+  }
+
+  ended.hidden = true;
+  live.hidden = true;
+  return { live, ended, caption, paint };
+}
