@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from townhall.captions.audio import Samples
+from townhall.captions.audio import OUTPUT_RATE_HZ, Samples
 from townhall.captions.engine import ModelUnavailable, Transcriber
 
 log = logging.getLogger("townhall.captions")
@@ -48,13 +48,20 @@ def _decode(kind: str, samples: Samples) -> tuple[str, float]:
     return text, time.perf_counter() - started
 
 
+MAX_RESTARTS = 5
+"""Worker pools started anew after a worker died; past that, captions stay off."""
+
+
 @dataclass
 class PoolStats:
     finals: int = 0
     interims: int = 0
     interim_dropped: int = 0
-    decode_s: float = 0.0
+    final_decode_s: float = 0.0
+    final_audio_s: float = 0.0
+    interim_decode_s: float = 0.0
     most_busy: int = 0
+    restarts: int = 0
 
 
 class CaptionPool:
@@ -135,7 +142,11 @@ class CaptionPool:
                     result.set_exception(self._fail(error))
                 return
             text, decode_s = job.result()
-            self.stats.decode_s += decode_s
+            if kind == "final":
+                self.stats.final_decode_s += decode_s
+                self.stats.final_audio_s += len(samples) / OUTPUT_RATE_HZ
+            else:
+                self.stats.interim_decode_s += decode_s
             if not result.done():
                 result.set_result(text)
 
@@ -151,6 +162,15 @@ class CaptionPool:
         self._busy -= 1
 
     def _fail(self, error: BaseException) -> BaseException:
+        if isinstance(error, BrokenProcessPool) and self.stats.restarts < MAX_RESTARTS:
+            # A worker died (killed, out of memory): this decode is lost, the next one
+            # starts a fresh pool.
+            self.stats.restarts += 1
+            log.warning("a caption worker died; starting new ones (%s)", error)
+            broken, self._executor = self._executor, None
+            if broken is not None:
+                broken.shutdown(wait=False, cancel_futures=True)
+            return error
         if isinstance(error, ModelUnavailable | BrokenProcessPool) and self.failure is None:
             self.failure = str(error) or type(error).__name__
             log.error("captions are off on this node: %s", self.failure)

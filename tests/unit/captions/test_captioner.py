@@ -2,8 +2,12 @@
 decoded by a real Whisper model in the worker pool."""
 
 import asyncio
+import contextlib
+import os
+import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +15,7 @@ import pytest
 
 from tests.media.speech import make_speech, read_wav
 from tests.media.transcripts import word_error_rate
+from townhall.captions.audio import Downsampler
 from townhall.captions.captioner import Caption, Captioner
 from townhall.captions.engine import ModelUnavailable, check_model_dir
 from townhall.captions.pool import CaptionPool
@@ -108,3 +113,26 @@ def test_a_broken_model_turns_captions_off_and_nothing_raises(tmp_path: Path) ->
         assert broken.try_interim(np.zeros(16_000, np.int16)) is None
     finally:
         broken.close()
+
+
+def test_a_worker_that_dies_is_replaced_and_captions_go_on(tmp_path: Path) -> None:
+    speech = Downsampler().push(read_wav(make_speech(tmp_path, "the garden is green and quiet")))
+    pool = CaptionPool(check_model_dir(packaged_captions_model()), workers=1)
+    try:
+        asyncio.run(pool.warm_up())
+        executor = pool._executor
+        assert executor is not None
+        for process in list(executor._processes.values()):
+            assert process.pid is not None
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+
+        async def decode_twice() -> str:
+            with contextlib.suppress(BrokenProcessPool):
+                await pool.final(speech)  # the decode that met the dead worker is lost
+            return await pool.final(speech)
+
+        assert word_error_rate("the garden is green and quiet", asyncio.run(decode_twice())) < 0.3
+        assert pool.available
+    finally:
+        pool.close()
