@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from websockets.asyncio.client import connect as ws_connect
@@ -150,3 +151,57 @@ def test_a_missing_model_is_said_at_start_and_the_space_works_without_captions(
     transcript = call(host, "GET", f"/api/v1/spaces/{space['id']}/transcript")
     assert transcript.status_code == 200
     assert transcript.json() == {"data": []}
+
+
+def test_captions_start_when_the_host_turns_them_on_mid_space(
+    sqlite_server: LiveServer, tmp_path: Path
+) -> None:
+    pool = sqlite_server.container.caption_pool
+    assert pool is not None
+    asyncio.run(pool.warm_up())
+    host, listener = sqlite_server.signup(), sqlite_server.signup()
+    space = open_space(host)
+    space_id = space["id"]
+    assert space["captions"] is False
+    join(listener, space_id)
+    call(host, "POST", f"/api/v1/spaces/{space_id}/participants/me/unmute")
+    before = read_wav(make_speech(tmp_path, "Nobody should read these private words.", "off"))
+    after = read_wav(make_speech(tmp_path, HOST_SAYS, "on"))
+    gap_s = 4.0
+    speech = np.concatenate(
+        [lead_in(before, 1.0), lead_in(after, gap_s), np.zeros(48_000, np.int16)]
+    )
+    frames: list[dict[str, Any]] = []
+
+    async def scenario() -> None:
+        watcher = asyncio.create_task(
+            collect_captions(sqlite_server, listener.token, space_id, frames)
+        )
+        await asyncio.sleep(0.5)
+        speaker = await connect(
+            sqlite_server.url, host.token, space_id, "publish", WavTrack(speech)
+        )
+        try:
+            await wait_until(lambda: speaker.pc.connectionState == "connected", 15)
+            # The first sentence goes by with captions off...
+            await asyncio.sleep(1.0 + len(before) / 48_000 + 1.0)
+            assert frames == []
+            async with httpx.AsyncClient(base_url=sqlite_server.url) as client:
+                patched = await client.patch(
+                    f"/api/v1/spaces/{space_id}",
+                    json={"captions": True},
+                    headers={"Authorization": f"Bearer {host.token}"},
+                )
+            assert patched.status_code == 200, patched.text
+            # ...the second, said after the host turned them on, is captioned.
+            await wait_until(lambda: any(f["data"]["final"] for f in frames), 40)
+        finally:
+            await speaker.close()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    asyncio.run(scenario())
+    heard = " ".join(f["data"]["text"] for f in frames if f["data"]["final"])
+    assert word_error_rate(HOST_SAYS, heard) < 0.3, heard
+    assert "private" not in " ".join(f["data"]["text"] for f in frames).lower()
