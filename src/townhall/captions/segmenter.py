@@ -46,6 +46,9 @@ class Segmenter:
     ) -> None:
         self._endpointer = Endpointer(sample_rate=OUTPUT_RATE_HZ)
         self._frame_samples = self._endpointer.frame_bytes // 2
+        self._endpointer_fed = False
+        self._base_s = 0.0
+        """Stream time where the current Endpointer started (its clock starts at zero)."""
         self._pending = np.zeros(0, dtype=np.int16)
         self._voiced: list[Samples] = []
         self._voiced_samples = 0
@@ -69,11 +72,12 @@ class Segmenter:
         while len(self._pending) >= n:
             frame, self._pending = self._pending[:n], self._pending[n:]
             was_in_speech = self._endpointer.in_speech
+            self._endpointer_fed = True
             speech = self._endpointer.process(frame.tobytes())
             if speech is None:
                 continue
             if not was_in_speech:
-                self._start_s = float(self._endpointer.speech_start)
+                self._start_s = self._base_s + float(self._endpointer.speech_start)
             self._add(np.frombuffer(speech, dtype=np.int16), out)
             if not self._endpointer.in_speech:
                 self._finish(out)
@@ -86,8 +90,14 @@ class Segmenter:
             rest = self._endpointer.end_stream(self._pending.tobytes())
             if rest:
                 self._add(np.frombuffer(rest, dtype=np.int16), out, snapshot=False)
-        self._pending = np.zeros(0, dtype=np.int16)
         self._finish(out)
+        if self._endpointer_fed or len(self._pending):
+            # An Endpointer is done after end_stream; audio after a pause in the stream
+            # (an unmute) starts a fresh one, whose clock starts here.
+            self._endpointer = Endpointer(sample_rate=OUTPUT_RATE_HZ)
+            self._endpointer_fed = False
+            self._base_s = self.pushed_samples / OUTPUT_RATE_HZ
+        self._pending = np.zeros(0, dtype=np.int16)
         return out
 
     def _add(self, speech: Samples, out: list[Utterance], snapshot: bool = True) -> None:

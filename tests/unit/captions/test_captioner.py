@@ -16,7 +16,7 @@ import pytest
 from tests.media.speech import make_speech, read_wav
 from tests.media.transcripts import word_error_rate
 from townhall.captions.audio import Downsampler
-from townhall.captions.captioner import Caption, Captioner
+from townhall.captions.captioner import Caption, Captioner, SpaceCaptions
 from townhall.captions.engine import ModelUnavailable, check_model_dir
 from townhall.captions.pool import CaptionPool
 from townhall.config import packaged_captions_model
@@ -136,3 +136,31 @@ def test_a_worker_that_dies_is_replaced_and_captions_go_on(tmp_path: Path) -> No
         assert pool.available
     finally:
         pool.close()
+
+
+def test_a_muted_speaker_is_not_captioned_and_muting_makes_what_was_said_final(
+    pool: CaptionPool, tmp_path: Path
+) -> None:
+    first = read_wav(make_speech(tmp_path, "Welcome to the garden club.", "first"))
+    second = read_wav(make_speech(tmp_path, "Nobody hears this secret.", "second"))
+    muted: set[int] = set()
+    captions: list[Caption] = []
+
+    async def scenario() -> None:
+        room = SpaceCaptions(pool, captions.append, lambda user_id: user_id in muted)
+        room.configure(True, time.time())
+        started = time.monotonic()
+        audio = np.concatenate([np.zeros(24_000, np.int16), first, second])
+        for n, start in enumerate(range(0, len(audio), FRAME)):
+            if start >= 24_000 + len(first):
+                muted.add(3)  # muted right as the first sentence ends, without a pause
+            chunk = audio[start : start + FRAME]
+            room.push(3, np.pad(chunk, (0, FRAME - len(chunk))))
+            await asyncio.sleep(max(0.0, started + (n + 1) * 0.02 - time.monotonic()))
+        await room.close()
+
+    asyncio.run(scenario())
+    finals = [c for c in captions if c.final]
+    assert len(finals) == 1, captions
+    assert word_error_rate("Welcome to the garden club.", finals[0].text) < 0.3, finals
+    assert not any("secret" in c.text.lower() for c in captions)

@@ -95,3 +95,19 @@ def test_downsampling_keeps_speech_level_and_length(tmp_path: Path) -> None:
     rms_in = np.sqrt(np.mean(samples_48k.astype(np.float64) ** 2))
     rms_out = np.sqrt(np.mean(out.astype(np.float64) ** 2))
     assert rms_out == pytest.approx(rms_in, rel=0.1)
+
+
+def test_speech_after_a_flush_is_timed_on_the_same_stream_clock(speech_16k: np.ndarray) -> None:
+    """A speaker muted mid-sentence and unmuted later: the next utterance's start is where
+    its audio came in the stream, not counted from zero again."""
+    segmenter = Segmenter()
+    feed(segmenter, np.concatenate([silence(1.0), speech_16k[: len(speech_16k) // 2]]))
+    segmenter.flush()
+    flushed_at_s = segmenter.pushed_samples / OUTPUT_RATE_HZ
+    later = feed(segmenter, np.concatenate([silence(1.0), speech_16k, silence(1.5)]))
+    finals = [u for u in later if u.final]
+    assert len(finals) == 1
+    assert flushed_at_s + 0.5 < finals[0].start_s < flushed_at_s + 1.3, (
+        flushed_at_s,
+        finals[0].start_s,
+    )
