@@ -84,3 +84,23 @@ def test_a_listener_reads_the_hosts_words_live_and_the_transcript_seeks_the_repl
     label = moment.get_attribute("aria-label") or ""
     minutes, seconds = label.removeprefix("Play from ").split(":")
     assert seeks[0]["offset_ms"] // 1000 == int(minutes) * 60 + int(seconds)
+
+    # Searching for a word said finds the moment; following the hit seeks the replay there.
+    said = transcript.locator(".transcript-text").first.inner_text()
+    word = max(re.findall(r"[A-Za-z]+", said), key=len)
+    listener.goto(f"{base}/spaces?q={word}")
+    listener.evaluate(
+        """() => {
+          window.__seeks = [];
+          document.addEventListener("townhall:seek", (e) => window.__seeks.push(e.detail));
+        }"""
+    )
+    hit = listener.get_by_role("list", name="Said in Spaces").get_by_role("link").first
+    expect(hit).to_contain_text(host_name)
+    hit.click()
+    expect(listener).to_have_url(re.compile(rf"/s/{space_id}\?t=\d+$"))
+    current = listener.get_by_role("region", name="Transcript").locator("li[aria-current=true]")
+    expect(current).to_have_count(1)
+    listener.wait_for_function("() => window.__seeks.length === 1")
+    linked_s = int(listener.url.rsplit("t=", 1)[1])
+    assert listener.evaluate("() => window.__seeks[0].offset_ms") == linked_s * 1000

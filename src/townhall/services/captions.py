@@ -38,6 +38,10 @@ class TranscriptHit:
     offset_ms: int
     user_id: int
     text: str
+    url: str
+    """The Space's page at that moment (`?t=` seconds into the replay)."""
+    space_title: str
+    user: UserSummary | None
 
 
 def do_record_caption(
@@ -110,7 +114,18 @@ def get_transcript(
 
 def search_transcripts(ctx: ServiceContext, query: str) -> list[TranscriptHit]:
     with ctx.uow.read() as uow:
+        rows = store.search(uow.session, query, SEARCH_LIMIT)
+        titles = store.space_titles(uow.session, {row.space_id for row in rows})
+        users = user_summaries(uow.session, {row.user_id for row in rows})
         return [
-            TranscriptHit(row.space_id, row.offset_ms, row.user_id, row.text)
-            for row in store.search(uow.session, query, SEARCH_LIMIT)
+            TranscriptHit(
+                row.space_id,
+                row.offset_ms,
+                row.user_id,
+                row.text,
+                url=f"/s/{row.space_id}?t={row.offset_ms // 1000}",
+                space_title=titles.get(row.space_id, ""),
+                user=users.get(row.user_id),
+            )
+            for row in rows
         ]

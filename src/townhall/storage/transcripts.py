@@ -74,3 +74,10 @@ def search(session: Session, query: str, limit: int) -> list[TranscriptSegmentRo
         )
     }
     return [rows[row_id] for row_id in ids if row_id in rows]
+
+
+def space_titles(session: Session, space_ids: set[int]) -> dict[int, str]:
+    if not space_ids:
+        return {}
+    rows = session.execute(select(SpaceRow.id, SpaceRow.title).where(SpaceRow.id.in_(space_ids)))
+    return {space_id: title for space_id, title in rows}

@@ -83,6 +83,11 @@ def test_search_finds_words_across_spaces_and_points_at_the_moment(
     found = {(hit["space_id"], hit["offset_ms"], hit["user_id"]) for hit in hits["data"]}
     assert found == {(first["id"], 42_000, alice.id), (second["id"], 7_000, bob.id)}
     assert all("zucchini" in hit["text"] for hit in hits["data"])
+    # Each hit links to its moment of the Space, and says where and who.
+    by_space = {hit["space_id"]: hit for hit in hits["data"]}
+    assert by_space[first["id"]]["url"] == f"/s/{first['id']}?t=42"
+    assert by_space[second["id"]]["space_title"] == second["title"]
+    assert by_space[second["id"]]["user"]["username"] == bob.username
 
 
 def test_search_matches_word_forms_and_needs_every_word(server: LiveServer, alice: Account) -> None:

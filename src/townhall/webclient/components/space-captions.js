@@ -11,7 +11,10 @@
  *   document  CustomEvent("townhall:seek", {detail: {offset_ms}})
  * for whichever replay player is on the page, and sets `currentTime` on an
  * <audio>/<video class="replay-player"> if there is one. While that player
- * plays, the line being said is highlighted and shown as a caption.
+ * plays, the line being said is highlighted and shown as a caption. A link to
+ * a moment (/s/{id}?t=SECONDS, as transcript search gives) highlights that line
+ * and seeks the replay there: at once, and again when a replay player that
+ * appears later has loaded its metadata.
  */
 
 import { isAbort } from "../api.js";
@@ -22,6 +25,8 @@ import { userOf } from "./space-people.js";
 const HIDDEN_KEY = "townhall.captions.hidden";
 /** Lines kept on screen: enough to follow a conversation, few enough to read large. */
 const VISIBLE_LINES = 4;
+/** `?t=` links give whole seconds: the moment linked may start up to a second later. */
+const LINK_PRECISION_MS = 999;
 
 function storedHidden() {
   try {
@@ -61,6 +66,8 @@ export function captionsPanel(room, ctx) {
   const open = new Map();
   let transcript = null;
   let transcriptLoading = false;
+  const linkedSeconds = Number.parseFloat(ctx.url?.searchParams.get("t") ?? "");
+  let pendingSeekMs = Number.isFinite(linkedSeconds) && linkedSeconds >= 0 ? linkedSeconds * 1000 : null;
 
   const toggle = h("button", {
     type: "button",
@@ -123,6 +130,10 @@ export function captionsPanel(room, ctx) {
       const body = await ctx.api.transcript(room.space.id, ctx.signal);
       transcript = body.data;
       paintTranscript();
+      if (pendingSeekMs !== null) {
+        highlight(pendingSeekMs, LINK_PRECISION_MS)?.scrollIntoView({ block: "center" });
+        seekReplay(pendingSeekMs);
+      }
     } catch (err) {
       if (!isAbort(err)) ctx.announce(err.message, { error: true });
     } finally {
@@ -155,26 +166,47 @@ export function captionsPanel(room, ctx) {
     ended.hidden = !transcript?.length;
   }
 
+  function isReplayPlayer(node) {
+    return node instanceof HTMLMediaElement && node.classList.contains("replay-player");
+  }
+
   /** While the replay plays, the line being said is highlighted and shown large. */
   function follow(event) {
-    const player = event.target;
-    if (!(player instanceof HTMLMediaElement) || !player.classList.contains("replay-player")) return;
-    if (!transcript?.length) return;
-    const atMs = player.currentTime * 1000;
+    if (isReplayPlayer(event.target)) highlight(event.target.currentTime * 1000);
+  }
+
+  /** Marks the line being said at `atMs` (or starting within `leadMs` after it) and
+   * returns its element. */
+  function highlight(atMs, leadMs = 0) {
+    if (!transcript?.length) return null;
     let current = null;
     for (const item of transcript) {
-      if (item.offset_ms <= atMs) current = item;
+      if (item.offset_ms <= atMs + leadMs) current = item;
       else break;
     }
     const saying = current && atMs <= current.offset_ms + current.duration_ms + 1500 ? current : null;
+    let found = null;
     for (const li of list.children) {
       const on = saying !== null && Number(li.dataset.offsetMs) === saying.offset_ms;
-      if (on) li.setAttribute("aria-current", "true");
-      else li.removeAttribute("aria-current");
+      if (on) {
+        li.setAttribute("aria-current", "true");
+        found = li;
+      } else li.removeAttribute("aria-current");
     }
     nowShowing.textContent = saying ? `${displayName(saying.user ?? userOf(saying))}: ${saying.text}` : "";
+    return found;
   }
+  // Media events do not bubble: listen in the capture phase for any replay player.
   document.addEventListener("timeupdate", follow, { capture: true, signal: ctx.signal });
+  document.addEventListener(
+    "loadedmetadata",
+    (event) => {
+      if (pendingSeekMs === null || !isReplayPlayer(event.target)) return;
+      event.target.currentTime = pendingSeekMs / 1000;
+      pendingSeekMs = null;
+    },
+    { capture: true, signal: ctx.signal },
+  );
 
   function paint() {
     const space = room.space;
