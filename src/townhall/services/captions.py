@@ -112,10 +112,22 @@ def get_transcript(
         ]
 
 
-def search_transcripts(ctx: ServiceContext, query: str) -> list[TranscriptHit]:
+def search_transcripts(
+    ctx: ServiceContext, viewer_id: UserId | None, query: str
+) -> list[TranscriptHit]:
+    """Every Space's transcript is public, but not to someone a block separates from its
+    host: the same rule as opening the Space (a hidden Space's words stay hidden)."""
     with ctx.uow.read() as uow:
         rows = store.search(uow.session, query, SEARCH_LIMIT)
-        titles = store.space_titles(uow.session, {row.space_id for row in rows})
+        spaces = store.space_titles_and_hosts(uow.session, {row.space_id for row in rows})
+        if viewer_id is not None:
+            hidden_hosts = {
+                host_id
+                for host_id in {host for _, host in spaces.values()}
+                if host_id != viewer_id
+                and spaces_store.blocked_with(uow.session, viewer_id, host_id)
+            }
+            rows = [row for row in rows if spaces[row.space_id][1] not in hidden_hosts]
         users = user_summaries(uow.session, {row.user_id for row in rows})
         return [
             TranscriptHit(
@@ -124,7 +136,7 @@ def search_transcripts(ctx: ServiceContext, query: str) -> list[TranscriptHit]:
                 row.user_id,
                 row.text,
                 url=f"/s/{row.space_id}?t={row.offset_ms // 1000}",
-                space_title=titles.get(row.space_id, ""),
+                space_title=spaces[row.space_id][0],
                 user=users.get(row.user_id),
             )
             for row in rows

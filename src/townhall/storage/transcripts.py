@@ -76,8 +76,10 @@ def search(session: Session, query: str, limit: int) -> list[TranscriptSegmentRo
     return [rows[row_id] for row_id in ids if row_id in rows]
 
 
-def space_titles(session: Session, space_ids: set[int]) -> dict[int, str]:
+def space_titles_and_hosts(session: Session, space_ids: set[int]) -> dict[int, tuple[str, int]]:
     if not space_ids:
         return {}
-    rows = session.execute(select(SpaceRow.id, SpaceRow.title).where(SpaceRow.id.in_(space_ids)))
-    return {space_id: title for space_id, title in rows}
+    rows = session.execute(
+        select(SpaceRow.id, SpaceRow.title, SpaceRow.host_id).where(SpaceRow.id.in_(space_ids))
+    )
+    return {space_id: (title, host_id) for space_id, title, host_id in rows}

@@ -108,6 +108,26 @@ def test_search_matches_word_forms_and_needs_every_word(server: LiveServer, alic
     assert search("***") == []
 
 
+def test_search_hides_the_words_of_spaces_a_block_hides(
+    server: LiveServer, alice: Account, bob: Account
+) -> None:
+    space = open_space(alice, captions=True)
+    say(server, space, alice, "The quokka is a small marsupial.", 3_000)
+    assert call(bob, "POST", f"/api/v1/users/{alice.username}/block").status_code == 204
+
+    def found(account: Account | None) -> int:
+        if account is None:
+            with server.client() as anonymous:
+                body = anonymous.get("/api/v1/search/transcripts", params={"q": "quokka"})
+        else:
+            body = call(account, "GET", "/api/v1/search/transcripts", params={"q": "quokka"})
+        return len(body.json()["data"])
+
+    assert found(bob) == 0
+    assert found(alice) == 1
+    assert found(None) == 1
+
+
 def test_search_needs_a_query(server: LiveServer, alice: Account) -> None:
     response = call(alice, "GET", "/api/v1/search/transcripts")
     assert response.status_code == 422

@@ -63,6 +63,7 @@ def transcript(
 
 @router.get("/search/transcripts")
 def search_transcripts(
-    ctx: Services, q: str = Query(min_length=1, max_length=200)
+    viewer: MaybeUser, ctx: Services, q: str = Query(min_length=1, max_length=200)
 ) -> dict[str, Any]:
-    return {"data": to_json(captions.search_transcripts(ctx, q))}
+    hits = captions.search_transcripts(ctx, viewer.user_id if viewer else None, q)
+    return {"data": to_json(hits)}
