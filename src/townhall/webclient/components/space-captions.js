@@ -25,6 +25,8 @@ import { userOf } from "./space-people.js";
 const HIDDEN_KEY = "townhall.captions.hidden";
 /** Lines kept on screen: enough to follow a conversation, few enough to read large. */
 const VISIBLE_LINES = 4;
+/** Final captions shown to someone who arrives while the Space is live. */
+const RECENT_ON_ARRIVAL = 2;
 /** `?t=` links give whole seconds: the moment linked may start up to a second later. */
 const LINK_PRECISION_MS = 999;
 
@@ -104,7 +106,10 @@ export function captionsPanel(room, ctx) {
   function line(data) {
     return h(
       "li",
-      { class: data.final ? "caption-line" : "caption-line caption-interim", dataset: { userId: data.user_id } },
+      {
+        class: data.final ? "caption-line" : "caption-line caption-interim",
+        dataset: { userId: data.user_id, key: `${data.user_id}@${data.offset_ms}` },
+      },
       h("span", { class: "caption-speaker" }, speakerName(data.user_id)),
       h("span", { class: "caption-text", "aria-hidden": data.final ? null : "true" }, data.text),
     );
@@ -114,6 +119,10 @@ export function captionsPanel(room, ctx) {
   function caption(data) {
     if (!data?.text) return;
     const fresh = line(data);
+    // The same final can come twice: from the transcript on arrival and from the stream.
+    if (data.final && [...lines.children].some((li) => li.dataset.key === fresh.dataset.key && !li.classList.contains("caption-interim"))) {
+      return;
+    }
     const current = open.get(data.user_id);
     if (current?.isConnected) current.replaceWith(fresh);
     else lines.append(fresh);
@@ -208,9 +217,23 @@ export function captionsPanel(room, ctx) {
     { capture: true, signal: ctx.signal },
   );
 
+  /** Someone arriving mid-sentence sees the last words said, not an empty panel. */
+  let caughtUp = false;
+  async function catchUp() {
+    caughtUp = true;
+    try {
+      const body = await ctx.api.transcript(room.space.id, ctx.signal);
+      if (lines.children.length) return; // live captions came first
+      for (const item of body.data.slice(-RECENT_ON_ARRIVAL)) caption({ ...item, final: true });
+    } catch (err) {
+      if (!isAbort(err)) caughtUp = false;
+    }
+  }
+
   function paint() {
     const space = room.space;
     live.hidden = !(space?.state === "live" && space.captions);
+    if (!live.hidden && !caughtUp) catchUp();
     lines.hidden = hidden;
     toggle.textContent = hidden ? "Show captions" : "Hide captions";
     toggle.setAttribute("aria-pressed", String(!hidden));
