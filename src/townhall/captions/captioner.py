@@ -98,7 +98,11 @@ class Captioner:
                     dropped, _ = self._finals.get_nowait()
                     self._finals.task_done()
                     self._finalizing -= 1
-                    log.warning("captions of %s: utterance %s dropped", self.user_id, dropped)
+                    log.warning(
+                        "captions of %s: %.1f s of speech not captioned (workers too far behind)",
+                        self.user_id,
+                        dropped.duration_s,
+                    )
                 self._finalizing += 1
                 self._finals.put_nowait((utterance, start_wall_s))
             else:
