@@ -191,6 +191,9 @@ class Settings:
     """A CTranslate2 Whisper model directory for live captions; None: captions are off."""
     captions_workers: int = field(default_factory=default_caption_workers)
     """Decoding processes shared by every captioned Space on this node (one core each)."""
+    captions_preload: bool = False
+    """Start the caption workers (and so load and check the model) when the server starts,
+    rather than with the first captioned Space. `townhall serve` does by default."""
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
     password_time_cost: int = 3
     password_memory_kib: int = 64 * 1024
@@ -256,4 +259,6 @@ def load_settings() -> Settings:
         rtc_host_addresses=_env_rtc_host_addresses(),
         captions_model=_env_captions_model(),
         captions_workers=_env_int("TOWNHALL_CAPTIONS_WORKERS", default_caption_workers()),
+        captions_preload=os.environ.get("TOWNHALL_CAPTIONS_PRELOAD", "1")
+        not in ("0", "false", "no"),
     )

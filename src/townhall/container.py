@@ -142,6 +142,10 @@ class Container:
         await self.reactions.start()
         await self.permit_watcher.start()
         self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
+        if self.caption_pool is not None and self.settings.captions_preload:
+            # In the background: the workers take seconds to load the model; a model that
+            # will not load is reported in the log and captions turn off.
+            self._timers.append(asyncio.create_task(self._preload_captions(), name="captions"))
         # Connections do not survive a restart: whoever does not reconnect in time is gone.
         present = await run_in_threadpool(space_stage.present_in_live_spaces, self.services)
         for space_id, user_id, is_host in present:
@@ -165,6 +169,12 @@ class Container:
         await self.permit_watcher.close()
         await self.bus.close()
         self.engine.dispose()
+
+    async def _preload_captions(self) -> None:
+        assert self.caption_pool is not None
+        await self.caption_pool.warm_up()
+        if self.caption_pool.ready:
+            log.info("captions: %d worker(s) ready", self.caption_pool.workers)
 
     async def _close_due_polls(self) -> None:
         while True:

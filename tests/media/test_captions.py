@@ -205,3 +205,42 @@ def test_captions_start_when_the_host_turns_them_on_mid_space(
     heard = " ".join(f["data"]["text"] for f in frames if f["data"]["final"])
     assert word_error_rate(HOST_SAYS, heard) < 0.3, heard
     assert "private" not in " ".join(f["data"]["text"] for f in frames).lower()
+
+
+@pytest.fixture
+def server_with_broken_model(tmp_path: Path) -> Iterator[LiveServer]:
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        (broken / name).write_text("{}")
+    (broken / "model.bin").write_bytes(b"\x00" * 64)
+    settings = make_settings(tmp_path / "data").with_overrides(
+        captions_model=broken, captions_preload=True
+    )
+    yield from serve_in_thread(settings)
+
+
+def test_a_broken_model_is_reported_at_start_and_spaces_go_on_without_captions(
+    server_with_broken_model: LiveServer,
+) -> None:
+    server = server_with_broken_model
+    pool = server.container.caption_pool
+    assert pool is not None
+    # The model directory looks right, so the workers find out at start, in the background.
+    asyncio.run(wait_until(lambda: pool.failure is not None, 60))
+    assert "cannot load the model" in (pool.failure or "")
+    host = server.signup()
+    space = open_space(host, captions=True)
+    call(host, "POST", f"/api/v1/spaces/{space['id']}/participants/me/unmute")
+
+    async def speak() -> None:
+        peer = await connect(server.url, host.token, space["id"], "publish", ToneTrack())
+        try:
+            await wait_until(lambda: peer.pc.connectionState == "connected", 15)
+            await asyncio.sleep(0.5)
+        finally:
+            await peer.close()
+
+    asyncio.run(speak())
+    room = server.container.media.room(int(space["id"]))
+    assert room is not None and room.ticks > 0
