@@ -71,10 +71,18 @@ def test_a_listener_reads_the_hosts_words_live_and_the_transcript_seeks_the_repl
     expect(transcript).to_be_visible()
     expect(transcript).to_contain_text(HEARD_WORDS)
     expect(transcript).to_contain_text(host_name)
+    # The replay player is another component's (issue #5): a stand-in with its class,
+    # whose clock the test moves, is what the transcript talks to.
     listener.evaluate(
         """() => {
           window.__seeks = [];
           document.addEventListener("townhall:seek", (e) => window.__seeks.push(e.detail));
+          const player = document.createElement("audio");
+          player.className = "replay-player";
+          let at = 0;
+          Object.defineProperty(player, "currentTime", { get: () => at, set: (v) => { at = v; } });
+          document.body.append(player);
+          window.__player = player;
         }"""
     )
     moment = transcript.get_by_role("button", name=re.compile(r"^Play from \d+:\d\d$")).first
@@ -84,6 +92,18 @@ def test_a_listener_reads_the_hosts_words_live_and_the_transcript_seeks_the_repl
     label = moment.get_attribute("aria-label") or ""
     minutes, seconds = label.removeprefix("Play from ").split(":")
     assert seeks[0]["offset_ms"] // 1000 == int(minutes) * 60 + int(seconds)
+    assert listener.evaluate("() => window.__player.currentTime") == seeks[0]["offset_ms"] / 1000
+
+    # As the replay plays, the line being said is highlighted and shown as a caption.
+    listener.evaluate(
+        """(atMs) => {
+          window.__player.currentTime = atMs / 1000 + 0.5;
+          window.__player.dispatchEvent(new Event("timeupdate"));
+        }""",
+        seeks[0]["offset_ms"],
+    )
+    expect(transcript.locator("li[aria-current=true]")).to_have_count(1)
+    expect(transcript.locator(".captions-now")).to_contain_text(host_name)
 
     # Searching for a word said finds the moment; following the hit seeks the replay there.
     said = transcript.locator(".transcript-text").first.inner_text()
