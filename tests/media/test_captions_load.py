@@ -80,10 +80,13 @@ def test_three_speakers_on_one_worker_drop_interims_and_leave_the_mixer_on_time(
         return room, elapsed
 
     room, elapsed = asyncio.run(scenario())
-    # Audio: the mixer ran every 20 ms throughout and never had to skip ahead.
-    assert room.skipped_ticks == 0
-    assert room.late_ticks < 0.05 * room.ticks, (room.late_ticks, room.ticks)
-    assert room.ticks >= 0.95 * elapsed / 0.02
+    # Audio: the mixer ran every 20 ms throughout. (Decoding on the event loop would stall
+    # it for 0.2-1 s per utterance, dozens of skipped ticks each; the slack here is for a
+    # 2-core machine that other work keeps busy.)
+    ticks = (room.ticks, room.late_ticks, room.skipped_ticks)
+    assert room.skipped_ticks <= 0.01 * room.ticks, ticks
+    assert room.late_ticks < 0.1 * room.ticks, ticks
+    assert room.ticks >= 0.9 * elapsed / 0.02, (ticks, elapsed)
     # Captions: one worker cannot decode three voices' interims in real time: some drop,
     # yet every speaker's final comes, with their own words.
     assert one_worker.stats.interim_dropped > dropped_before
