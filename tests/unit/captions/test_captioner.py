@@ -73,8 +73,9 @@ def test_a_speaker_gets_interim_captions_then_a_final_one_with_their_words(
     assert all(abs(c.offset_ms - final.offset_ms) < 50 for _, c in captions)
     assert 700 < final.offset_ms < 1500, final.offset_ms
     assert final.duration_ms == pytest.approx(len(speech) / 48, abs=700)
-    # The final arrives soon after the speaker pauses (on a busy 2-core machine).
-    assert final_at - speech_end < 3.0
+    # The final arrives soon after the speaker pauses: about 0.7-1.5 s here, with room for
+    # a 2-core machine that other work keeps busy.
+    assert final_at - speech_end < 5.0
 
 
 def test_silence_and_noise_below_speech_make_no_captions(pool: CaptionPool) -> None:
