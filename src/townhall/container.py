@@ -10,15 +10,26 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from townhall.captions.captioner import Caption
+from townhall.captions.engine import ModelUnavailable, check_model_dir
+from townhall.captions.pool import CaptionPool
 from townhall.config import Settings
 from townhall.domain.errors import DomainError
 from townhall.domain.spaces.reactions import REACTIONS_PER_SECOND
 from townhall.ids import IdGenerator
-from townhall.media.service import MediaService
+from townhall.media.service import CaptionWiring, MediaService
 from townhall.realtime.bus import EventBus
 from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
-from townhall.services import media_access, polls, recordings, space_log, space_stage, spaces
+from townhall.services import (
+    captions,
+    media_access,
+    polls,
+    recordings,
+    space_log,
+    space_stage,
+    spaces,
+)
 from townhall.services.context import ServiceContext
 from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.json import format_time
@@ -53,9 +64,12 @@ class Container:
     presence: SpacePresence = field(init=False)
     permit_watcher: PermitWatcher = field(init=False)
     media: MediaService = field(init=False)
+    caption_pool: CaptionPool | None = field(init=False)
     _timers: list["asyncio.Task[None]"] = field(default_factory=list)
+    _deliveries: set["asyncio.Future[None]"] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self.caption_pool = _caption_pool(self.settings)
         self.permit_watcher = PermitWatcher(self.bus, self.services.reaction_permits, space_channel)
         self.presence = SpacePresence(
             self._someone_gone, self.settings.participant_grace_s, self.settings.host_grace_s
@@ -81,11 +95,59 @@ class Container:
                 recordings.do_store_moments, self.services, space_id, moments
             ),
             on_room_closed=self._room_closed,
+            captions=self._caption_wiring(),
         )
 
     async def _room_closed(self, space_id: int, recorded: bool) -> None:
         if recorded:
             await run_in_threadpool(recordings.do_finish_recording, self.services, space_id)
+
+    def _caption_wiring(self) -> CaptionWiring | None:
+        if self.caption_pool is None:
+            return None
+
+        async def state_of(space_id: int) -> tuple[bool, float | None]:
+            enabled, started_at = await run_in_threadpool(
+                captions.captions_state, self.services, space_id
+            )
+            return enabled, started_at.timestamp() if started_at is not None else None
+
+        return CaptionWiring(self.caption_pool, state_of, self._deliver_caption)
+
+    def _deliver_caption(self, space_id: int, caption: Caption) -> None:
+        """Interim captions go straight out (ephemeral); finals are stored first, with a seq."""
+        if caption.final:
+            delivery = run_in_threadpool(
+                captions.do_record_caption,
+                self.services,
+                space_id,
+                caption.user_id,
+                caption.text,
+                caption.offset_ms,
+                caption.duration_ms,
+            )
+        else:
+            message = space_log.frame(
+                "caption",
+                space_id,
+                None,
+                utc_now(),
+                {
+                    "user_id": str(caption.user_id),
+                    "text": caption.text,
+                    "final": False,
+                    "offset_ms": caption.offset_ms,
+                },
+            )
+            delivery = self.bus.publish(space_channel(space_id), message)
+        task = asyncio.ensure_future(delivery)
+        self._deliveries.add(task)
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: "asyncio.Future[None]") -> None:
+        self._deliveries.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a caption could not be delivered", exc_info=task.exception())
 
     def _grant(
         self, check: Callable[[ServiceContext, UserId, int], media_access.MediaGrant]
@@ -108,6 +170,10 @@ class Container:
         for space_id in await run_in_threadpool(recordings.live_recordings, self.services):
             await self.media.open_room(space_id)
         self._timers.append(asyncio.create_task(self._sweep_recordings(), name="recordings"))
+        if self.caption_pool is not None and self.settings.captions_preload:
+            # In the background: the workers take seconds to load the model; a model that
+            # will not load is reported in the log and captions turn off.
+            self._timers.append(asyncio.create_task(self._preload_captions(), name="captions"))
         # Connections do not survive a restart: whoever does not reconnect in time is gone.
         present = await run_in_threadpool(space_stage.present_in_live_spaces, self.services)
         for space_id, user_id, is_host in present:
@@ -123,10 +189,20 @@ class Container:
         self._timers.clear()
         self.presence.close()
         await self.media.close()
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self.caption_pool is not None:
+            await asyncio.to_thread(self.caption_pool.close)
         await self.reactions.close()
         await self.permit_watcher.close()
         await self.bus.close()
         self.engine.dispose()
+
+    async def _preload_captions(self) -> None:
+        assert self.caption_pool is not None
+        await self.caption_pool.warm_up()
+        if self.caption_pool.ready:
+            log.info("captions: %d worker(s) ready", self.caption_pool.workers)
 
     async def _close_due_polls(self) -> None:
         while True:
@@ -159,6 +235,18 @@ class Container:
                 )
         except DomainError as exc:
             log.info("space %s: %s already gone (%s)", space_id, user_id, exc.message)
+
+
+def _caption_pool(settings: Settings) -> CaptionPool | None:
+    """Checks the captions model at start: a missing or broken one is said here, plainly,
+    and the server runs on without captions."""
+    try:
+        model_dir = check_model_dir(settings.captions_model)
+    except ModelUnavailable as exc:
+        log.error("captions are off: %s. Spaces work without captions.", exc)
+        return None
+    log.info("captions: model %s, %d worker process(es)", model_dir, settings.captions_workers)
+    return CaptionPool(model_dir, settings.captions_workers)
 
 
 def build_container(settings: Settings, migrate: bool = True) -> Container:

@@ -2,12 +2,13 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiortc import RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from townhall.media.mixer import Mixer
+from townhall.media.mixer import Mixer, Pcm
 from townhall.media.opus import MonoResampler
 
 log = logging.getLogger("townhall.media")
@@ -29,14 +30,22 @@ def tune_receive_latency(receiver: RTCRtpReceiver) -> None:
     setattr(receiver, attribute, JitterBuffer(capacity=16, prefetch=RECEIVE_PREFETCH_PACKETS))
 
 
-async def pump_into_mixer(track: MediaStreamTrack, mixer: Mixer, user_id: int) -> None:
-    """Runs until the track ends; every 20 ms of audio goes to the speaker's buffer."""
+async def pump_into_mixer(
+    track: MediaStreamTrack,
+    mixer: Mixer,
+    user_id: int,
+    tap: Callable[[int, Pcm], None] | None = None,
+) -> None:
+    """Runs until the track ends; every 20 ms of audio goes to the speaker's buffer, and to
+    `tap` (the captions), which sees this speaker's own voice rather than the mix."""
     resampler = MonoResampler()
     try:
         while True:
             frame = await track.recv()
             for pcm in resampler.push(frame):  # type: ignore[arg-type]
                 mixer.push(user_id, pcm)
+                if tap is not None:
+                    tap(user_id, pcm)
     except MediaStreamError:
         pass
     except asyncio.CancelledError:

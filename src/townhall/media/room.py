@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from aiortc import RTCPeerConnection
 
+from townhall.captions.captioner import SpaceCaptions
 from townhall.media.fanout import Fanout, FanoutListener
 from townhall.media.hls import HlsWriter
 from townhall.media.mixer import FRAME_MS, FRAME_SAMPLES, Mixer, MixResult, Pcm
@@ -49,6 +50,8 @@ class LiveRoom:
         self._last_speaking: dict[int, float] = {}
         self._pts = 0
         self._task: asyncio.Task[None] | None = None
+        self.captions: SpaceCaptions | None = None
+        """Set by the media service when this node can caption; on or off with the Space."""
         self.ticks = 0
         self.late_ticks = 0
         self.skipped_ticks = 0
@@ -68,6 +71,8 @@ class LiveRoom:
             for pcm_track in tracks:
                 pcm_track.stop()
         self._minus_tracks.clear()
+        if self.captions is not None:
+            await self.captions.close()
         if self.hls is not None:
             await asyncio.to_thread(self.hls.close)
 
@@ -77,6 +82,11 @@ class LiveRoom:
 
     def remove_listener(self, listener: FanoutListener) -> None:
         self.fanout.remove(listener)
+
+    def caption_tap(self, user_id: int, pcm: Pcm) -> None:
+        """A speaker's own audio, as ingest hands it to the mixer, for their captioner."""
+        if self.captions is not None and self.mixer.buffer(user_id) is not None:
+            self.captions.push(user_id, pcm)
 
     def add_speaker_ears(self, user_id: int) -> PcmTrack:
         track = PcmTrack()

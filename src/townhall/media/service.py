@@ -26,6 +26,8 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from townhall.captions.captioner import Caption, SpaceCaptions
+from townhall.captions.pool import CaptionPool
 from townhall.config import IceServer
 from townhall.domain.errors import DomainError, NotFound
 from townhall.media.fanout import FanoutListener, ParkedTrack
@@ -58,6 +60,17 @@ MOMENT_TYPES = frozenset({"speaking", "reaction", "reactions"})
 MOMENT_FLUSH_S = 1.0
 ROOM_IDLE_S = 30.0
 """How long a room with no connections keeps mixing before it closes (reloads come back)."""
+
+
+@dataclass(frozen=True)
+class CaptionWiring:
+    """What the media layer needs to caption Spaces, when this node can."""
+
+    pool: CaptionPool
+    state_of: Callable[[int], Awaitable[tuple[bool, float | None]]]
+    """space_id -> (captions on, Unix time the Space went live)."""
+    deliver: Callable[[int, Caption], None]
+    """(space_id, caption): publish an interim caption, store and publish a final one."""
 
 
 class WebRtcFull(Exception):
@@ -98,7 +111,9 @@ class MediaService:
         recorded: Recorded | None = None,
         on_moments: OnMoments | None = None,
         on_room_closed: OnRoomClosed | None = None,
+        captions: CaptionWiring | None = None,
     ) -> None:
+        self._captions = captions
         self._hls_root = hls_root
         self._recorded = recorded
         self._on_moments = on_moments
@@ -162,6 +177,8 @@ class MediaService:
                 space_id, lambda user_id, level: self._speaking(space_id, user_id, level), hls
             )
             self._rooms[space_id] = room
+            if self._captions is not None:
+                self._attach_captions(room, self._captions)
             room.start()
             subscription = self._bus.subscribe(self._channel_for(space_id))
             self._watchers[space_id] = asyncio.create_task(
@@ -190,6 +207,25 @@ class MediaService:
             await self._on_moments(space_id, batch)
         except Exception:
             log.exception("space %s: %d replay moments lost", space_id, len(batch))
+
+    def _attach_captions(self, room: LiveRoom, wiring: CaptionWiring) -> None:
+        space_id = room.space_id
+        captions = SpaceCaptions(
+            wiring.pool, lambda caption: wiring.deliver(space_id, caption), room.mixer.is_muted
+        )
+        room.captions = captions
+
+        async def configure() -> None:
+            try:
+                enabled, origin_s = await wiring.state_of(space_id)
+            except Exception:
+                log.exception("space %s: cannot tell whether captions are on", space_id)
+                return
+            captions.configure(enabled, origin_s)
+
+        task = asyncio.ensure_future(configure())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _speaking(self, space_id: int, user_id: int, level: float) -> None:
         message = self._make_frame(
@@ -221,6 +257,10 @@ class MediaService:
         if kind == "space.ended":
             await self.close_room(space_id)
             return
+        space = data.get("space")
+        captions = room.captions
+        if kind == "space.updated" and captions and isinstance(space, dict) and "captions" in space:
+            captions.configure(bool(space["captions"]), None)
         user_id = int(data["user_id"]) if "user_id" in data else None
         if user_id is None:
             return
@@ -288,7 +328,11 @@ class MediaService:
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind != "audio" or session.closed:
                 return
-            session.tasks.append(asyncio.create_task(pump_into_mixer(track, room.mixer, user_id)))
+            session.tasks.append(
+                asyncio.create_task(
+                    pump_into_mixer(track, room.mixer, user_id, tap=room.caption_tap)
+                )
+            )
 
         await self._negotiate(
             session, offer_sdp, before_answer=lambda: self._attach_ears(session, room)
@@ -388,6 +432,8 @@ class MediaService:
                 session.user_id, session.space_id, "publish"
             ):
                 room.mixer.remove_speaker(session.user_id)
+                if room.captions is not None:
+                    room.captions.remove_speaker(session.user_id)
         for task in session.tasks:
             task.cancel()
         for task in session.tasks:

@@ -309,4 +309,22 @@ class ClipRow(Base):
     post_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     start_offset_ms: Mapped[int] = mapped_column(BigInteger)
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class TranscriptSegmentRow(Base):
+    """One final caption: who said what, where in the Space (ms since it went live).
+
+    Searched through a full-text index the ORM does not model: an FTS5 table kept by
+    triggers on SQLite, a GIN tsvector expression index on PostgreSQL (migration 0004).
+    """
+
+    __tablename__ = "transcript_segments"
+    __table_args__ = (Index("ix_transcript_segments_space_offset", "space_id", "offset_ms"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    offset_ms: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -125,6 +125,8 @@ export function createApi({ onUnauthenticated }) {
     markNotificationsRead: () => request("POST", "/api/v1/notifications/read"),
 
     spaces: (query, signal) => request("GET", "/api/v1/spaces", { query, signal }),
+    searchTranscripts: (q, signal) =>
+      request("GET", "/api/v1/search/transcripts", { query: { q }, signal, expectAuth: false }),
     createSpace: (fields) => request("POST", "/api/v1/spaces", { json: fields }),
     space: (id, signal) => request("GET", spacePath(id), { signal, expectAuth: false }),
     updateSpace: (id, fields) => request("PATCH", spacePath(id), { json: fields }),
@@ -164,6 +166,8 @@ export function createApi({ onUnauthenticated }) {
     sharedPosts: (id, signal) =>
       request("GET", `${spacePath(id)}/shared-posts`, { signal, expectAuth: false }),
     polls: (id, signal) => request("GET", `${spacePath(id)}/polls`, { signal, expectAuth: false }),
+    transcript: (id, signal) =>
+      request("GET", `${spacePath(id)}/transcript`, { signal, expectAuth: false }),
     openPoll: (id, fields) => request("POST", `${spacePath(id)}/polls`, { json: fields }),
     /** Live audio: an SDP offer in, the server's answer (with its candidates) out. */
     rtcPublish: (id, offer, signal) =>

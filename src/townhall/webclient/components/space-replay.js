@@ -56,8 +56,9 @@ export function replayPlayer(room, { recording, events, layer, onDeleted }) {
   const pollEvents = events.filter((e) => e.type.startsWith("poll."));
   const speakerIds = [...new Set(turns.map((t) => t.data.user_id))];
 
+  // replay-player: the transcript's moments seek it (components/space-captions.js).
   const audio = h("audio", {
-    class: "replay-audio",
+    class: "replay-audio replay-player",
     preload: "metadata",
     src: recording.download_url,
   });

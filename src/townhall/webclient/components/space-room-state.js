@@ -145,7 +145,8 @@ function applyParticipant(room, frame, { announce, say }) {
 /**
  * Applies one frame. effects: announce(text) for what concerns you (a toast),
  * say(text) for quieter changes (screen readers only), react(item) for a
- * reaction, speaking({user_id, level}) while someone talks, started() /
+ * reaction, speaking({user_id, level}) while someone talks, caption({user_id,
+ * text, final, offset_ms}), started() /
  * ended() / leftUnasked() for the page to act on.
  * Returns true when the room needs repainting.
  */
@@ -237,6 +238,9 @@ export function applyFrame(room, frame, effects) {
       return false;
     case "speaking":
       effects.speaking?.(data);
+      return false;
+    case "caption":
+      effects.caption?.(data);
       return false;
     default:
       return false;

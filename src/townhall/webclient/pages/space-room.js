@@ -18,6 +18,8 @@
  * speakers, reactions, captions, pins and polls in step (components/space-replay.js),
  * for anyone, logged in or not. While a recorded Space is live, participants can
  * clip its last 30 s.
+ * `caption` events fill the captions panel; an ended Space shows its
+ * transcript, whose moments seek the replay (components/space-captions.js).
  */
 
 import { isAbort } from "../api.js";
@@ -26,6 +28,7 @@ import { EventStream, spaceEventsUrl } from "../events.js";
 import { confirmDialog } from "../components/dialog.js";
 import { icon } from "../components/icons.js";
 import { roomAudio } from "../components/space-audio.js";
+import { captionsPanel } from "../components/space-captions.js";
 import { hlsPlayer } from "../components/space-hls.js";
 import { isModerator } from "../components/space-people.js";
 import { pollsPanel } from "../components/space-polls.js";
@@ -115,6 +118,7 @@ export function spaceRoomPage(ctx) {
       clipButton.disabled = false;
     }
   });
+  const captions = captionsPanel(room, ctx);
   const liveRegion = h("div", { class: "visually-hidden", "aria-live": "polite" });
   const stageWrap = h("div", { class: "card room-stage-wrap" }, stage.stage, layer.node);
 
@@ -127,6 +131,7 @@ export function spaceRoomPage(ctx) {
     invite.node,
     audio?.node,
     stageWrap,
+    captions.live,
     controls.node,
     recordingNote,
     clipButton,
@@ -135,6 +140,7 @@ export function spaceRoomPage(ctx) {
     polls.node,
     posts.pinned,
     posts.shared,
+    captions.ended,
     liveRegion,
   );
 
@@ -178,6 +184,7 @@ export function spaceRoomPage(ctx) {
     if (replay) stageWrap.hidden = true;
     clipButton.hidden = !(state === "live" && room.space.recording && room.me());
     recordingNote.hidden = !(state === "live" && room.space.recording);
+    captions.paint();
     audio?.sync();
     hls?.sync();
     page.setAttribute("aria-busy", "false");
@@ -344,6 +351,9 @@ export function spaceRoomPage(ctx) {
     },
     speaking(data) {
       stage.speaking(data.user_id, data.level);
+    },
+    caption(data) {
+      captions.caption(data);
     },
     started() {
       ctx.announce("The Space has started.");

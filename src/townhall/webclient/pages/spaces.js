@@ -1,13 +1,17 @@
 /**
  * /spaces: Spaces live now (with who is on stage) and upcoming ones (with
- * "Set reminder"), a search box, and "Start a Space". The lists refresh on
+ * "Set reminder"), a search box, and "Start a Space"; a search also looks
+ * through what was said in Spaces (their transcripts), each hit a link to that
+ * moment of the Space. The lists refresh on
  * their own while the page is open, and at once when a notification says a
  * Space went live.
  */
 
 import { isAbort } from "../api.js";
 import { h, replace, uid } from "../dom.js";
+import { displayName } from "../format.js";
 import { icon } from "../components/icons.js";
+import { clock } from "../components/space-captions.js";
 import { liveSpaceCard, spacePath, upcomingSpaceCard } from "../components/space-card.js";
 import { openCreateSpaceDialog } from "../components/space-create.js";
 
@@ -50,6 +54,10 @@ export function spacesPage(ctx) {
     "aria-label": "Upcoming",
     "aria-busy": "true",
   });
+  const saidList = h("ul", { class: "transcript-hits", "aria-label": "Said in Spaces" });
+  const saidNote = h("p", { class: "feed-note", hidden: true });
+  const saidSection = section("Said in Spaces", uid("said-title"), saidList, saidNote);
+  saidSection.hidden = true;
   const liveNote = h("p", { class: "feed-note", hidden: true });
   const upcomingNote = h("p", { class: "feed-note", hidden: true });
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
@@ -106,6 +114,7 @@ export function spacesPage(ctx) {
         q ? `No upcoming Spaces match "${q}".` : "No Spaces are scheduled.",
       );
       for (const [card, space] of cards.slice(0, STAGE_LOOKUPS)) loadStage(card, space, ctx.signal);
+      loadSaid(q, mine);
       if (announceResult) {
         summary.textContent = `${live.data.length} live, ${upcoming.data.length} upcoming.`;
       }
@@ -115,6 +124,43 @@ export function spacesPage(ctx) {
       error.hidden = false;
       liveList.setAttribute("aria-busy", "false");
       upcomingList.setAttribute("aria-busy", "false");
+    }
+  }
+
+  /** What was said in Spaces: transcript search, each hit a link to its moment. */
+  async function loadSaid(q, mine) {
+    if (!q) {
+      saidSection.hidden = true;
+      return;
+    }
+    try {
+      const hits = await ctx.api.searchTranscripts(q, ctx.signal);
+      if (mine !== generation) return;
+      replace(
+        saidList,
+        hits.data.map((hit) =>
+          h(
+            "li",
+            {},
+            h(
+              "a",
+              { href: hit.url, class: "transcript-hit" },
+              h("span", { class: "transcript-hit-text" }, `“${hit.text}”`),
+              h(
+                "span",
+                { class: "transcript-hit-where" },
+                `${displayName(hit.user)} in ${hit.space_title || "a Space"} at ${clock(hit.offset_ms)}`,
+              ),
+            ),
+          ),
+        ),
+      );
+      saidNote.textContent = `Nobody said "${q}" in a Space yet.`;
+      saidNote.hidden = hits.data.length > 0;
+      saidSection.hidden = false;
+    } catch (err) {
+      if (isAbort(err)) return;
+      saidSection.hidden = true;
     }
   }
 
@@ -182,5 +228,6 @@ export function spacesPage(ctx) {
     summary,
     section("Live now", uid("live-title"), liveList, liveNote),
     section("Upcoming", uid("upcoming-title"), upcomingList, upcomingNote),
+    saidSection,
   );
 }
