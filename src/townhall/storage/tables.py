@@ -309,6 +309,7 @@ class ClipRow(Base):
     post_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     start_offset_ms: Mapped[int] = mapped_column(BigInteger)
     duration_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class TranscriptSegmentRow(Base):
