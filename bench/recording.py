@@ -410,9 +410,9 @@ def write_report(parts: dict[str, Any]) -> None:
         f"Machine: {info['cpu_model']}, {info['nproc']} cores, Python {info['python']}. "
         "See bench/recording.py for what each part does.",
         "",
-        "**Measured on a busy machine**: two cores shared with other people's work at the",
-        "time (load averages of 3-7 below). Absolute CPU shares and latencies are inflated",
-        "by contention; the live-Space CPU difference is within the noise between rounds.",
+        "Each part gives `uptime` before and after it: read its absolute CPU shares and",
+        "latencies against the load of the machine then (two cores, shared with whatever",
+        "else ran); the live-Space CPU difference is compared with the spread between rounds.",
         "",
     ]
     cpu, writer, replay = parts.get("cpu"), parts.get("writer"), parts.get("replay")
@@ -467,9 +467,8 @@ def write_report(parts: dict[str, Any]) -> None:
             f"| open `/s/{{id}}` until ready to play | {runs(replay['open_ms'])} | < 1000 |",
             f"| seek to 45:00 until playing there | {runs(replay['seek_ms'])} | < 1000 |",
             "",
-            "*Open* includes loading the web client (45 ES modules, no build step) from a",
-            "fresh browser context; on this machine under load the module fetches alone took",
-            "350-700 ms of it (Performance API).",
+            "*Open* includes loading the web client (its ES modules, no build step) from a",
+            "fresh browser context.",
             "",
         ]
     lines += ["```json", json.dumps(parts, indent=2), "```", ""]
