@@ -10,6 +10,11 @@ the event loop spent (where joins queue behind each other).
 
     .venv/bin/python bench/audio/join_cost.py --joins 60
     .venv/bin/python bench/audio/join_cost.py --joins 60 --env TOWNHALL_RTC_HOST_ADDRESSES=auto
+    .venv/bin/python bench/audio/join_cost.py --joins 1000   # memory, files, threads stay flat
+
+It also samples the server's RSS, open files and threads every `--sample-every` joins
+(after the server's side of the last close), so 1,000 joins and leaves show whether
+anything a session holds outlives it.
 
 Prints one JSON object on stdout.
 """
@@ -40,6 +45,9 @@ from bench.audio.common import (
     new_pc,
     pct,
     proc_cpu_s,
+    proc_fds,
+    proc_rss_mb,
+    proc_threads,
     rounded,
     sys_cpu,
 )
@@ -107,13 +115,17 @@ async def measure(
         await asyncio.sleep(1.0)
     sys0 = sys_cpu()
     t2, c2, m2 = time.monotonic(), proc_cpu_s(pid), proc_cpu_s(pid, pid)
-    for _ in range(a.joins):
+    resources = [_resources(pid, 0)]
+    for n in range(1, a.joins + 1):
         pc, answer, first = await _join(target, 20)
         answer_ms.append(answer)
         first_ms.append(first)
         await target.disconnect(pc)
         await pc.close()
-    await asyncio.sleep(0.5)  # the server's side of the last close
+        if n % a.sample_every == 0 or n == a.joins:
+            await asyncio.sleep(0.5)  # the server's side of the last close
+            resources.append(_resources(pid, n))
+            log(f"  {n}/{a.joins} joined and left: {resources[-1]}")
     t3, c3, m3 = time.monotonic(), proc_cpu_s(pid), proc_cpu_s(pid, pid)
     busy = machine_busy_pct(sys0, sys_cpu())
     if spy is not None:
@@ -136,8 +148,25 @@ async def measure(
         "first_packet_ms_p50": rounded(pct(first_ms, 50)),
         "first_packet_ms_p99": rounded(pct(first_ms, 99)),
         "span_s": round(span, 2),
+        "server_resources": resources,
+        "growth_after_the_first_100": {
+            key: round(resources[-1][key] - resources[1][key], 1)
+            for key in ("rss_mb", "fds", "threads")
+            if len(resources) > 2
+        },
         "machine_busy_pct": round(busy, 1),
         "loadavg": os.getloadavg(),
+    }
+
+
+def _resources(pid: int, joins: int) -> dict[str, Any]:
+    """What the server holds after `joins` listeners joined and left: should stay flat."""
+    rss = proc_rss_mb(pid)
+    return {
+        "joins": joins,
+        "rss_mb": round(rss, 1) if rss is not None else None,
+        "fds": proc_fds(pid),
+        "threads": proc_threads(pid),
     }
 
 
@@ -146,6 +175,9 @@ def main() -> None:
     ap.add_argument("--joins", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--baseline", type=float, default=5.0, help="seconds of baseline")
+    ap.add_argument(
+        "--sample-every", type=int, default=100, help="server RSS, files, threads every N joins"
+    )
     ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
     ap.add_argument("--pyspy", help="record the server with py-spy (raw) to this file")
     ap.add_argument("--work-dir", help="server data dir (default: a temporary one)")
