@@ -27,10 +27,13 @@ class ToneTrack(MediaStreamTrack):
         self._amplitude = amplitude
         self._pts = 0
         self._start: float | None = None
+        self.start_wall: float | None = None
+        """Wall-clock time (Unix seconds) of the first sample sent: when each part is said."""
 
     async def recv(self) -> av.AudioFrame:
         if self._start is None:
             self._start = time.monotonic()
+            self.start_wall = time.time()
         due = self._start + self._pts / SAMPLE_RATE
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         t = (self._pts + np.arange(FRAME)) / SAMPLE_RATE
@@ -122,10 +125,13 @@ class WavTrack(MediaStreamTrack):
         self._samples = samples.astype(np.int16)
         self._pts = 0
         self._start: float | None = None
+        self.start_wall: float | None = None
+        """Wall-clock time (Unix seconds) of the first sample sent: when each part is said."""
 
     async def recv(self) -> av.AudioFrame:
         if self._start is None:
             self._start = time.monotonic()
+            self.start_wall = time.time()
         due = self._start + self._pts / SAMPLE_RATE
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         chunk = self._samples[self._pts : self._pts + FRAME]

