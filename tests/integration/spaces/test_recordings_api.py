@@ -223,3 +223,22 @@ def test_a_scheduled_recorded_space_records_from_when_it_starts(server: LiveServ
     assert call(host, "POST", f"/api/v1/spaces/{space_id}/start").status_code == 200
     assert recording_of(server, space_id).json()["state"] == "recording"
     call(host, "POST", f"/api/v1/spaces/{space_id}/end")
+
+
+def test_recording_is_switched_before_the_space_goes_live_not_during_it(
+    server: LiveServer,
+) -> None:
+    host = server.signup()
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    scheduled = open_space(host, scheduled_start=soon)["id"]
+    switched = call(host, "PATCH", f"/api/v1/spaces/{scheduled}", json={"recording": True})
+    assert (switched.status_code, switched.json()["recording"]) == (200, True)
+
+    live = open_space(host)["id"]
+    refused = call(host, "PATCH", f"/api/v1/spaces/{live}", json={"recording": True})
+    assert refused.status_code == 409, refused.text
+    assert error_code(refused) == "recording_fixed"
+    assert recording_of(server, live).status_code == 404
+    unchanged = call(host, "PATCH", f"/api/v1/spaces/{live}", json={"recording": False})
+    assert unchanged.status_code == 200
+    call(host, "POST", f"/api/v1/spaces/{live}/end")

@@ -160,6 +160,14 @@ def update(
     require_state(space.state, SpaceState.SCHEDULED, SpaceState.LIVE)
     role = Role.HOST if actor_id == space.host_id else _role_of(space, actor)
     check_allowed(Action.UPDATE, role)
+    changes_recording = recording is not None and recording != space.recording
+    if changes_recording and space.state is SpaceState.LIVE:
+        # The recording is the Space from the moment it goes live; one switched on or off
+        # halfway would not be the Space, and people who came on stage were told it.
+        raise Conflict(
+            "Whether a Space is recorded is chosen before it goes live.",
+            code="recording_fixed",
+        )
     if title is not None:
         space.title = check_title(title)
     if who_can_speak is not None:

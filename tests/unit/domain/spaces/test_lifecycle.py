@@ -169,6 +169,21 @@ def test_the_host_can_edit_a_scheduled_space() -> None:
     assert space.state is SpaceState.SCHEDULED
 
 
+def test_recording_is_chosen_before_the_space_goes_live() -> None:
+    scheduled = make_space(SpaceState.SCHEDULED)
+    actions.update(scheduled, None, HOST_ID, recording=True)
+    assert scheduled.recording is True
+
+    live = make_space(SpaceState.LIVE)
+    with pytest.raises(Conflict) as refused:
+        actions.update(live, None, HOST_ID, title="Renamed", recording=True)
+    assert refused.value.code == "recording_fixed"
+    assert (live.recording, live.title) == (False, "Town square")
+    # Saying what it already is changes nothing, so it is no conflict.
+    actions.update(live, None, HOST_ID, title="Renamed", recording=False)
+    assert live.title == "Renamed"
+
+
 def test_an_ended_space_cannot_be_edited() -> None:
     space = make_space(SpaceState.LIVE)
     actions.end(space, HOST_ID, NOW)
