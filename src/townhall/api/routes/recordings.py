@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from townhall.api.auth import CurrentUser, MaybeUser, Services
 from townhall.api.routes import ERROR_RESPONSES
+from townhall.api.routes.hls import IMMUTABLE_CACHE, playlist_response
 from townhall.api.schemas import parse_id
 from townhall.api.space_schemas import SpacePage
 from townhall.domain.errors import NotFound
@@ -19,8 +20,6 @@ from townhall.services.json import to_json
 from townhall.services.spaces import parse_space_id
 
 router = APIRouter(tags=["recordings"], responses=ERROR_RESPONSES)
-
-FILE_CACHE = "public, max-age=31536000, immutable"
 
 
 class Recording(BaseModel):
@@ -111,13 +110,7 @@ def user_spaces(
 @router.get("/spaces/{space_id}/hls/recording.m3u8", response_class=Response)
 def recording_playlist(space_id: str, ctx: Services) -> Response:
     directory = recordings.require_playable(ctx, parse_space_id(space_id))
-    text = files.recording_playlist(directory)
-    ended = files.ENDLIST in text
-    return Response(
-        text,
-        media_type="application/vnd.apple.mpegurl",
-        headers={"Cache-Control": "public, max-age=3600" if ended else "public, max-age=1"},
-    )
+    return playlist_response(files.recording_playlist(directory).encode())
 
 
 @router.get("/spaces/{space_id}/recording.m4a", response_class=Response)
@@ -136,4 +129,4 @@ async def clip_file(name: str, ctx: Services) -> Response:
     if clip_id is None or clip_id < 0:
         raise NotFound("No such clip.", code="clip_not_found")
     path = await run_in_threadpool(recordings.require_clip_file, ctx, clip_id)
-    return FileResponse(path, media_type="audio/mp4", headers={"Cache-Control": FILE_CACHE})
+    return FileResponse(path, media_type="audio/mp4", headers={"Cache-Control": IMMUTABLE_CACHE})
