@@ -78,10 +78,6 @@ class Sink(ABC):
     def close_too_slow(self, resync: EncodedOnce) -> None:
         """Send `resync` and close the socket with 4408; never waits."""
 
-    @abstractmethod
-    async def run(self) -> None:
-        """Runs for the life of the socket (sends for sinks that need a task)."""
-
 
 class RawSink(Sink):
     """Writes whole messages straight to the connection: one write per send."""
@@ -89,23 +85,18 @@ class RawSink(Sink):
     def __init__(self, raw: RawWebSocket, max_buffered_bytes: int = MAX_BUFFERED_BYTES) -> None:
         self._raw = raw
         self._max_buffered_bytes = max_buffered_bytes
-        self._done = asyncio.Event()
 
     def send(self, frames: Sequence[EncodedOnce], wire: bytes | None) -> bool:
         if wire is None:
             wire = b"".join([frame.wire() for frame in frames])
         if not wire:
             return True
-        # -1: the socket is closing; the route learns it from its receive loop.
+        # -1: the socket is closing; its protocol tells the route's clean-up when it goes.
         return self._raw.write(wire) <= self._max_buffered_bytes
 
     def close_too_slow(self, resync: EncodedOnce) -> None:
         self._raw.write(resync.wire())
         self._raw.close(CLOSE_TOO_SLOW, TOO_SLOW_REASON)
-        self._done.set()
-
-    async def run(self) -> None:
-        await self._done.wait()
 
 
 SendText = Callable[[str], Awaitable[None]]
@@ -113,7 +104,10 @@ Close = Callable[[int, str], Awaitable[None]]
 
 
 class QueueSink(Sink):
-    """For ASGI servers without the raw write: a bounded queue and a task that sends."""
+    """For ASGI servers without the raw write: a bounded queue and a task that sends.
+
+    The socket's route awaits `run` for the life of the socket (a raw socket needs no task:
+    it is detached from its route once live, see api/ws_protocol.py)."""
 
     def __init__(
         self, send_text: SendText, close: Close, max_frames: int = MAX_HELD_FRAMES

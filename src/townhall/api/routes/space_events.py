@@ -137,6 +137,7 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
             raw.detach(gone)
             detached = True
             return
+        assert isinstance(sink, QueueSink)  # without the raw write, this route sends
         try:
             await serve_until_disconnect(websocket, sink.run())
         finally:
