@@ -149,11 +149,15 @@ async def measure(
         "first_packet_ms_p99": rounded(pct(first_ms, 99)),
         "span_s": round(span, 2),
         "server_resources": resources,
-        "growth_after_the_first_100": {
-            key: round(resources[-1][key] - resources[1][key], 1)
-            for key in ("rss_mb", "fds", "threads")
+        # From the first sample after joins began: start-up caches have filled by then.
+        "growth_after_the_first_sample": (
+            {
+                key: round(resources[-1][key] - resources[1][key], 1)
+                for key in ("rss_mb", "fds", "threads")
+            }
             if len(resources) > 2
-        },
+            else {}
+        ),
         "machine_busy_pct": round(busy, 1),
         "loadavg": os.getloadavg(),
     }
