@@ -329,3 +329,21 @@ class TranscriptSegmentRow(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MediaLeaseRow(Base):
+    """Which node owns a live Space's media (mixer, WebRTC sessions, HLS) and until when.
+
+    The owner renews it; once it lapses any node may take it, bumping `epoch` so a
+    stalled former owner can tell it lost the Space (see services/media_leases.py).
+    """
+
+    __tablename__ = "media_leases"
+
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    node_id: Mapped[int] = mapped_column(Integer)
+    node_url: Mapped[str] = mapped_column(String(200))
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
