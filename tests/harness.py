@@ -77,12 +77,14 @@ def serve_in_thread(
     The uvicorn settings are those of `townhall serve`; a test may override some (e.g. `ws`
     to run without the raw WebSocket write).
     """
-    container = build_container(settings)
-    app = create_app(settings, container)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    if not settings.node_url:
+        settings = settings.with_overrides(node_url=f"http://127.0.0.1:{port}")
+    container = build_container(settings)
+    app = create_app(settings, container)
     options = {**uvicorn_options(), **uvicorn_overrides}
     config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)

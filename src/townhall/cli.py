@@ -42,6 +42,10 @@ def _serve(args: argparse.Namespace) -> int:
     from townhall.api.server_options import uvicorn_options
 
     settings = _settings_from(args)
+    if not settings.node_url:
+        # Other nodes forward signalling here; behind NAT or in containers set it yourself.
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+        settings = settings.with_overrides(node_url=f"http://{host}:{args.port}")
     app = create_app(settings)
     log.info("Townhall %s serving on http://%s:%s", __version__, args.host, args.port)
     # Everything imported and built so far lives as long as the process. Frozen, the cyclic

@@ -161,6 +161,10 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     node_id: int = 0
+    node_url: str = ""
+    """Where the other nodes reach this one (forwarded signalling); `serve` fills it in."""
+    media_lease_s: float = 6.0
+    """A dead node's Spaces move to another node this long after its last renewal."""
     max_body_bytes: int = 64 * 1024
     max_avatar_bytes: int = 2 * 1024 * 1024
     login_failures_per_minute: int = 10
@@ -199,6 +203,11 @@ class Settings:
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them.
     password_time_cost: int = 3
     password_memory_kib: int = 64 * 1024
+
+    @property
+    def several_nodes(self) -> bool:
+        """Nodes share events through Redis, so each live Space's media needs one owner."""
+        return bool(self.redis_url)
 
     @property
     def effective_database_url(self) -> str:
@@ -246,6 +255,8 @@ def load_settings() -> Settings:
         database_url=os.environ.get("TOWNHALL_DATABASE_URL", ""),
         redis_url=os.environ.get("TOWNHALL_REDIS_URL", ""),
         node_id=_env_int("TOWNHALL_NODE_ID", 0),
+        node_url=os.environ.get("TOWNHALL_NODE_URL", "").strip().rstrip("/"),
+        media_lease_s=_env_float("TOWNHALL_MEDIA_LEASE_S", 6.0),
         max_body_bytes=_env_int("TOWNHALL_MAX_BODY_BYTES", 64 * 1024),
         login_failures_per_minute=_env_int("TOWNHALL_LOGIN_FAILURES_PER_MINUTE", 10),
         trusted_proxies=_env_list("TOWNHALL_TRUSTED_PROXIES"),

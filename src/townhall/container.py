@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from townhall.api.forwarding import forwarding_client
 from townhall.captions.captioner import Caption
 from townhall.captions.engine import ModelUnavailable, check_model_dir
 from townhall.captions.pool import CaptionPool
@@ -17,7 +19,7 @@ from townhall.config import Settings
 from townhall.domain.errors import DomainError
 from townhall.domain.spaces.reactions import REACTIONS_PER_SECOND
 from townhall.ids import IdGenerator
-from townhall.media.service import CaptionWiring, MediaService
+from townhall.media.service import CaptionWiring, MediaElsewhere, MediaService
 from townhall.realtime.bus import EventBus
 from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
@@ -33,7 +35,10 @@ from townhall.services import (
 from townhall.services.context import ServiceContext
 from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.json import format_time
+from townhall.services.media_leases import held_elsewhere
+from townhall.services.media_owner import MediaOwnership
 from townhall.services.passwords import PasswordHasher
+from townhall.services.presence_sync import PresenceSync
 from townhall.services.ratelimit import SlidingWindowLimiter
 from townhall.services.reaction_permits import PermitWatcher, ReactionPermits
 from townhall.services.space_log import space_channel
@@ -65,14 +70,25 @@ class Container:
     permit_watcher: PermitWatcher = field(init=False)
     media: MediaService = field(init=False)
     caption_pool: CaptionPool | None = field(init=False)
+    ownership: MediaOwnership | None = field(init=False)
+    """With several nodes: which node owns each live Space's media."""
+    presence_sync: PresenceSync | None = field(init=False)
+    forwarder: httpx.AsyncClient = field(init=False)
     _timers: list["asyncio.Task[None]"] = field(default_factory=list)
     _deliveries: set["asyncio.Future[None]"] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.caption_pool = _caption_pool(self.settings)
         self.permit_watcher = PermitWatcher(self.bus, self.services.reaction_permits, space_channel)
+        several = self.settings.several_nodes
+        self.ownership = MediaOwnership(self.services) if several else None
+        self.presence_sync = PresenceSync(self.bus) if several else None
+        self.forwarder = forwarding_client()
         self.presence = SpacePresence(
-            self._someone_gone, self.settings.participant_grace_s, self.settings.host_grace_s
+            self._someone_gone,
+            self.settings.participant_grace_s,
+            self.settings.host_grace_s,
+            announce=self.presence_sync.announce if self.presence_sync else None,
         )
         self.media = MediaService(
             self.bus,
@@ -96,6 +112,9 @@ class Container:
             ),
             on_room_closed=self._room_closed,
             captions=self._caption_wiring(),
+            claim=self.ownership.claim if self.ownership else None,
+            release=self.ownership.release if self.ownership else None,
+            locate=self.ownership.locate if self.ownership else None,
         )
 
     async def _room_closed(self, space_id: int, recorded: bool) -> None:
@@ -162,13 +181,28 @@ class Container:
         await self.reactions.start()
         await self.permit_watcher.start()
         self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
+        # Other nodes' live Spaces are theirs: their recordings are not this node's to close.
+        elsewhere = (
+            await run_in_threadpool(held_elsewhere, self.services) if self.ownership else set()
+        )
         # Before anyone reconnects: recordings a crash interrupted are closed and playable.
-        recovered = await run_in_threadpool(recordings.do_recover_recordings, self.services)
+        recovered = await run_in_threadpool(
+            recordings.do_recover_recordings, self.services, elsewhere
+        )
         if recovered:
             log.info("looked at %d recordings left open by the last run", recovered)
         # A recording runs as long as its Space: one still live goes on, in a new epoch.
         for space_id in await run_in_threadpool(recordings.live_recordings, self.services):
-            await self.media.open_room(space_id)
+            if space_id in elsewhere:
+                continue
+            with contextlib.suppress(MediaElsewhere):
+                await self.media.open_room(space_id)
+        if self.ownership is not None:
+            self.ownership.start(
+                adopt=self._adopt, drop=self.media.close_room, taken_over=self._taken_over
+            )
+        if self.presence_sync is not None:
+            self.presence_sync.start(self.presence)
         self._timers.append(asyncio.create_task(self._sweep_recordings(), name="recordings"))
         if self.caption_pool is not None and self.settings.captions_preload:
             # In the background: the workers take seconds to load the model; a model that
@@ -180,6 +214,29 @@ class Container:
             self.presence.expect(space_id, user_id, is_host)
         if present:
             log.info("waiting for %d people in live Spaces to reconnect", len(present))
+        if self.presence_sync is not None:
+            for space_id in {space_id for space_id, _, _ in present}:
+                self.presence_sync.ask(space_id)  # whoever is on another node is not missing
+
+    async def _adopt(self, space_id: int) -> None:
+        """A live Space whose media node died opens here, a recording going on in a new
+        epoch, whether or not a client asked for it yet."""
+        with contextlib.suppress(MediaElsewhere):
+            await self.media.open_room(space_id)
+
+    async def _taken_over(self, space_id: int) -> None:
+        """Clients are told to reconnect, and whoever was connected only through the dead
+        node gets the usual grace to come back."""
+        message = space_log.frame(
+            "media.moved", space_id, None, utc_now(), {"node_id": self.settings.node_id}
+        )
+        await self.bus.publish(space_channel(space_id), message)
+        present = await run_in_threadpool(space_stage.present_in_live_spaces, self.services)
+        for present_space, user_id, is_host in present:
+            if present_space == space_id:
+                self.presence.expect(space_id, user_id, is_host)
+        if self.presence_sync is not None:
+            self.presence_sync.ask(space_id)
 
     async def stop(self) -> None:
         for task in self._timers:
@@ -187,8 +244,13 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._timers.clear()
+        if self.ownership is not None:
+            await self.ownership.close()
+        if self.presence_sync is not None:
+            await self.presence_sync.close()
         self.presence.close()
         await self.media.close()
+        await self.forwarder.aclose()
         if self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
         if self.caption_pool is not None:

@@ -83,6 +83,20 @@ class WebRtcFull(Exception):
         self.hls_url = f"/spaces/{space_id}/hls/index.m3u8"
 
 
+class MediaElsewhere(Exception):
+    """Another node owns this Space's media: signalling goes to `owner_url`."""
+
+    def __init__(self, space_id: int, owner_url: str) -> None:
+        super().__init__(f"space {space_id}'s media is on {owner_url}")
+        self.space_id = space_id
+        self.owner_url = owner_url
+
+
+Claim = Callable[[int], Awaitable[str | None]]
+"""space_id -> None when this node may open the room, else the owning node's URL."""
+Release = Callable[[int], Awaitable[None]]
+
+
 @dataclass
 class PeerSession:
     id: str
@@ -112,8 +126,14 @@ class MediaService:
         on_moments: OnMoments | None = None,
         on_room_closed: OnRoomClosed | None = None,
         captions: CaptionWiring | None = None,
+        claim: Claim | None = None,
+        release: Release | None = None,
+        locate: Claim | None = None,
     ) -> None:
+        self._locate = locate
         self._captions = captions
+        self._claim = claim
+        self._release = release
         self._hls_root = hls_root
         self._recorded = recorded
         self._on_moments = on_moments
@@ -150,13 +170,22 @@ class MediaService:
         return space_id in self._recording_rooms
 
     async def open_room(self, space_id: int) -> LiveRoom:
-        """Opens the room (if it is not open), recording it if the Space says so."""
+        """Opens the room (if it is not open), recording it if the Space says so.
+
+        Raises MediaElsewhere when another node owns the Space's media."""
         timer = self._idle_timers.pop(space_id, None)
         if timer is not None:
             timer.cancel()
         room = self._rooms.get(space_id)
         if room is not None:
             return room
+        if self._claim is not None:
+            owner_url = await self._claim(space_id)
+            if owner_url is not None:
+                raise MediaElsewhere(space_id, owner_url)
+            room = self._rooms.get(space_id)  # opened while we asked
+            if room is not None:
+                return room
         record = self._recorded is not None and await self._recorded(space_id)
         return self._ensure_room(space_id, record)
 
@@ -309,6 +338,8 @@ class MediaService:
             await self._flush_moments(space_id)
             self._recording_rooms.discard(space_id)
             self._moments.pop(space_id, None)
+        if room is not None and self._release is not None:
+            await self._release(space_id)
         if room is not None and self._on_room_closed is not None:
             try:
                 await self._on_room_closed(space_id, recorded)
@@ -404,6 +435,10 @@ class MediaService:
 
     async def hang_up(self, space_id: int, session_id: str, user_id: int) -> None:
         session = self._sessions.get(session_id)
+        if session is None and space_id not in self._rooms and self._locate is not None:
+            owner_url = await self._locate(space_id)
+            if owner_url is not None:
+                raise MediaElsewhere(space_id, owner_url)
         if session is None or session.space_id != space_id or session.user_id != user_id:
             raise NotFound("No such session.", code="session_not_found")
         await self._close_session(session)

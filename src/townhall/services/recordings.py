@@ -203,13 +203,15 @@ def do_finish_recording(ctx: ServiceContext, space_id: int, recovering: bool = F
     return state
 
 
-def do_recover_recordings(ctx: ServiceContext) -> int:
-    """At start-up no room is open: what a crash left recording is closed and, if its Space
-    ended meanwhile, finished. Safe to run again. Returns how many it looked at."""
+def do_recover_recordings(ctx: ServiceContext, elsewhere: set[int] | None = None) -> int:
+    """At start-up no room is open here: what a crash left recording is closed and, if its
+    Space ended meanwhile, finished; except the Spaces another node is recording right now
+    (`elsewhere`). Safe to run again. Returns how many it looked at."""
     with ctx.uow.read() as uow:
         open_ids = store.recordings_in_states(
             uow.session, (RecordingState.RECORDING.value, RecordingState.PROCESSING.value)
         )
+    open_ids = [space_id for space_id in open_ids if space_id not in (elsewhere or set())]
     for space_id in open_ids:
         if files.close_interrupted(recording_dir(ctx, space_id)):
             log.warning("space %s: closed a recording interrupted by a crash", space_id)

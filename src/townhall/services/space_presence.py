@@ -2,6 +2,8 @@
 
 A person whose last connection to a Space closes gets a grace period to come back (a
 reload, a flaky network): a participant then leaves, the host's absence ends the Space.
+With several nodes they may come back through another node: every connection is announced
+(`announce`), and an announcement from anywhere calls off this node's wait (`seen`).
 """
 
 import asyncio
@@ -13,11 +15,20 @@ log = logging.getLogger("townhall.spaces")
 
 Gone = Callable[[int, int, bool], Awaitable[None]]
 """(space_id, user_id, is_host) -> called when the grace period ran out."""
+Announce = Callable[[int, int], None]
+"""(space_id, user_id) -> tell the other nodes this person is connected here."""
 
 
 class SpacePresence:
-    def __init__(self, on_gone: Gone, participant_grace_s: float, host_grace_s: float) -> None:
+    def __init__(
+        self,
+        on_gone: Gone,
+        participant_grace_s: float,
+        host_grace_s: float,
+        announce: Announce | None = None,
+    ) -> None:
         self._on_gone = on_gone
+        self._announce = announce
         self._participant_grace_s = participant_grace_s
         self._host_grace_s = host_grace_s
         self._connections: dict[tuple[int, int], int] = defaultdict(int)
@@ -29,6 +40,22 @@ class SpacePresence:
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
+        if self._announce is not None:
+            self._announce(space_id, user_id)
+
+    def seen(self, space_id: int, user_id: int) -> None:
+        """They are connected through another node: that node waits if they drop again."""
+        timer = self._timers.pop((space_id, user_id), None)
+        if timer is not None:
+            timer.cancel()
+
+    def announce_all(self, space_id: int) -> None:
+        """Answers another node's question: who is connected to this Space here."""
+        if self._announce is None:
+            return
+        for connected_space, user_id in list(self._connections):
+            if connected_space == space_id:
+                self._announce(space_id, user_id)
 
     def disconnected(self, space_id: int, user_id: int, is_host: bool) -> None:
         key = (space_id, user_id)

@@ -8,11 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from townhall.api.auth import CurrentUser
 from townhall.api.errors import ApiError
+from townhall.api.forwarding import forward_to_owner
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.config import IceServer
 from townhall.container import Container
 from townhall.media.sdp import MAX_SDP_BYTES
-from townhall.media.service import WebRtcFull
+from townhall.media.service import MediaElsewhere, WebRtcFull
 from townhall.services.spaces import parse_space_id
 
 router = APIRouter(
@@ -99,9 +100,12 @@ async def rtc_config(space_id: str, principal: CurrentUser, request: Request) ->
 
 @router.post("/rtc/publish", response_model=Answer)
 async def publish(space_id: str, body: Offer, principal: CurrentUser, request: Request) -> Any:
-    session_id, sdp = await _media(request).publish(
-        parse_space_id(space_id), principal.user_id, body.sdp
-    )
+    try:
+        session_id, sdp = await _media(request).publish(
+            parse_space_id(space_id), principal.user_id, body.sdp
+        )
+    except MediaElsewhere as moved:
+        return await forward_to_owner(request, moved)
     return {"sdp": sdp, "type": "answer", "session_id": session_id}
 
 
@@ -117,6 +121,8 @@ async def listen(space_id: str, body: Offer, principal: CurrentUser, request: Re
         )
     except WebRtcFull as full:
         return _full(full)
+    except MediaElsewhere as moved:
+        return await forward_to_owner(request, moved)
     return {"sdp": sdp, "type": "answer", "session_id": session_id}
 
 
@@ -124,7 +130,10 @@ async def listen(space_id: str, body: Offer, principal: CurrentUser, request: Re
 async def hang_up(
     space_id: str, session_id: str, principal: CurrentUser, request: Request
 ) -> Response:
-    await _media(request).hang_up(parse_space_id(space_id), session_id[:64], principal.user_id)
+    try:
+        await _media(request).hang_up(parse_space_id(space_id), session_id[:64], principal.user_id)
+    except MediaElsewhere as moved:
+        return await forward_to_owner(request, moved)
     return Response(status_code=204)
 
 
@@ -151,9 +160,12 @@ SDP_BODY = {
 async def whip(space_id: str, principal: CurrentUser, request: Request) -> Response:
     """WHIP (RFC 9725): publish as a speaker from any WHIP client."""
     parsed = parse_space_id(space_id)
-    session_id, sdp = await _media(request).publish(
-        parsed, principal.user_id, await _sdp_body(request)
-    )
+    try:
+        session_id, sdp = await _media(request).publish(
+            parsed, principal.user_id, await _sdp_body(request)
+        )
+    except MediaElsewhere as moved:
+        return await forward_to_owner(request, moved)
     return _sdp_answer(request, sdp, f"/api/v1/spaces/{parsed}/whip/{session_id}")
 
 
@@ -167,6 +179,8 @@ async def whep(space_id: str, principal: CurrentUser, request: Request) -> Respo
         )
     except WebRtcFull as full:
         return _full(full)
+    except MediaElsewhere as moved:
+        return await forward_to_owner(request, moved)
     return _sdp_answer(request, sdp, f"/api/v1/spaces/{parsed}/whep/{session_id}")
 
 
@@ -175,5 +189,8 @@ async def whep(space_id: str, principal: CurrentUser, request: Request) -> Respo
 async def whip_hang_up(
     space_id: str, session_id: str, principal: CurrentUser, request: Request
 ) -> Response:
-    await _media(request).hang_up(parse_space_id(space_id), session_id[:64], principal.user_id)
+    try:
+        await _media(request).hang_up(parse_space_id(space_id), session_id[:64], principal.user_id)
+    except MediaElsewhere as moved:
+        return await forward_to_owner(request, moved)
     return Response(status_code=200)
