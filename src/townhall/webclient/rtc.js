@@ -121,6 +121,17 @@ export class AudioLink extends EventTarget {
   }
 
   /**
+   * Replaces the connection now, without waiting for it to fail: the Space's
+   * audio moved to another server (`media.moved`), the old one is gone.
+   */
+  reconnect() {
+    if (this.state === "stopped") return;
+    this.#teardown({ hangUp: false });
+    this.failures = 0;
+    this.#connect();
+  }
+
+  /**
    * Closes the link for good. hangUp: false when the server has closed it
    * already (you left the stage, the Space ended), so it is not asked again.
    */

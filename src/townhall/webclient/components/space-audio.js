@@ -503,6 +503,13 @@ export function roomAudio(room) {
     node,
     meter,
     sync,
+    /** The Space's audio moved to another server: every link reconnects at once. */
+    reconnect() {
+      if (stopped) return;
+      publishLink?.reconnect();
+      listenLink?.reconnect();
+      if (hlsListen) startHls();
+    },
     /** Disables the mic at once on Mute, before the server hears of it. */
     setMicEnabled(enabled) {
       const track = mic?.getAudioTracks()[0];

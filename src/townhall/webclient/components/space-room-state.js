@@ -242,6 +242,9 @@ export function applyFrame(room, frame, effects) {
     case "caption":
       effects.caption?.(data);
       return false;
+    case "media.moved":
+      effects.mediaMoved?.();
+      return false;
     default:
       return false;
   }

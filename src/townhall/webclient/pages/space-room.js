@@ -355,6 +355,9 @@ export function spaceRoomPage(ctx) {
     caption(data) {
       captions.caption(data);
     },
+    mediaMoved() {
+      audio?.reconnect();
+    },
     started() {
       ctx.announce("The Space has started.");
       if (myId && !room.me()) join({ announceFailure: true });
