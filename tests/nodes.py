@@ -136,6 +136,7 @@ def node_processes(
         "TOWNHALL_RTC_HOST_ADDRESSES": "127.0.0.1",
         **{f"TOWNHALL_{name.upper()}": value for name, value in settings.items()},
     }
+    data_dir.mkdir(parents=True, exist_ok=True)
     nodes = []
     for index in range(count):
         node_id = 100 + index
