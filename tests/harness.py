@@ -105,7 +105,11 @@ def serve_in_thread(
 
 @contextmanager
 def serve_nodes(
-    shared_dir: Path, database_url: str, redis_url: str, node_ids: Sequence[int]
+    shared_dir: Path,
+    database_url: str,
+    redis_url: str,
+    node_ids: Sequence[int],
+    **overrides: Any,
 ) -> Iterator[list[LiveServer]]:
     """Several nodes of one deployment: one database, one Redis, one data directory."""
     generators: list[Generator[LiveServer, None, None]] = []
@@ -113,7 +117,7 @@ def serve_nodes(
         nodes = []
         for node_id in node_ids:
             settings = make_settings(shared_dir, database_url).with_overrides(
-                redis_url=redis_url, node_id=node_id
+                redis_url=redis_url, node_id=node_id, **overrides
             )
             generators.append(serve_in_thread(settings))
             nodes.append(next(generators[-1]))
