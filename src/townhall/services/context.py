@@ -28,3 +28,5 @@ class ServiceContext:
     tokens: ExpiringCache[str, Principal]
     """token hash -> principal, trusted for `settings.token_cache_s`."""
     reaction_permits: ReactionPermits
+    message_limiter: SlidingWindowLimiter
+    """Direct messages sent, per user (domain/messages.py: MESSAGES_PER_MINUTE)."""
