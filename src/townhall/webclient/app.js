@@ -20,6 +20,7 @@ import { relativeTime } from "./format.js";
 import { followersPage, followingPage } from "./pages/connections.js";
 import { homePage } from "./pages/home.js";
 import { loginPage, nextPath, signupPage } from "./pages/login.js";
+import { conversationPage, messagesPage } from "./pages/messages.js";
 import { notFoundPage } from "./pages/notfound.js";
 import { notificationsPage } from "./pages/notifications.js";
 import { profilePage } from "./pages/profile.js";
@@ -35,6 +36,8 @@ const ROUTES = [
   { path: "/signup", page: signupPage, guest: true },
   { path: "/home", page: homePage },
   { path: "/notifications", page: notificationsPage },
+  { path: "/messages", page: messagesPage },
+  { path: "/messages/:conversation_id", page: conversationPage },
   { path: "/spaces", page: spacesPage },
   { path: "/settings", page: settingsPage },
   { path: "/u/:username", page: profilePage },
@@ -143,6 +146,13 @@ async function boot() {
     if (location.pathname === NOTIFICATIONS_PATH) return;
     session.setUnread(session.unread + 1);
     announce(describeNotification(event.detail));
+  });
+  events.addEventListener("message", (event) => {
+    const message = event.detail.data ?? {};
+    if (message.sender_id === session.me?.id) return;
+    if (location.pathname.startsWith("/messages")) return;
+    const who = message.sender ? `@${message.sender.username}` : "Someone";
+    announce(message.space_id ? `${who} sent you a Space.` : `New message from ${who}.`);
   });
   events.addEventListener("resync", refreshUnread);
   events.addEventListener("unauthenticated", () => signedOut({ expired: true }));

@@ -64,6 +64,7 @@ export function createShell({ session, events, onLogout }) {
       navLink("/home", "home", "Home"),
       navLink("/spaces", "spaces", "Spaces"),
       navLink("/notifications", "bell", "Notifications", badge),
+      navLink("/messages", "mail", "Messages"),
       profileLink,
       navLink("/settings", "settings", "Settings"),
     ),
