@@ -69,6 +69,14 @@ def test_a_space_shared_by_message_shows_a_live_card_whose_join_opens_the_room(
     listeners = guest.get_by_role("list", name=re.compile(r"^Listeners"))
     expect(listeners.get_by_role("listitem").filter(has_text=guest_name)).to_be_visible()
 
+    # Back in the conversation, the card follows the Space: it ends while on screen.
+    guest.go_back()
+    card = guest.get_by_role("article", name=f"Space: {title}")
+    expect(card.get_by_role("link", name="Join")).to_be_visible()
+    api_post(host, f"{base}/api/v1/spaces/{space['id']}/end")
+    expect(card).to_contain_text("Ended")
+    expect(card.get_by_role("link", name="Join")).to_have_count(0)
+
 
 def test_a_message_arrives_live_and_its_text_is_never_html(
     sqlite_server: LiveServer, open_page: OpenPage
@@ -103,8 +111,11 @@ def test_the_ring_shows_on_a_live_hosts_avatar_joins_on_click_and_goes_when_it_e
     api_post(fan, f"{base}/api/v1/users/{host_name}/follow")
     api_post(host, f"{base}/api/v1/posts", {"text": "going live soon"})
     space = api_post(host, f"{base}/api/v1/spaces", {"title": title})
+    api_post(host, f"{base}/api/v1/posts", {"text": f"come in: {base}/s/{space['id']}"})
 
     fan.goto(f"{base}/home")
+    linked = fan.locator("article.post").filter(has_text="come in:")
+    expect(linked.get_by_role("article", name=f"Space: {title}")).to_contain_text("listening")
     post = fan.locator("article.post").filter(has_text="going live soon")
     ring = post.get_by_role("link", name=f"{host_name} is live: join their Space")
     expect(ring).to_be_visible()
