@@ -130,3 +130,44 @@ def test_the_ring_shows_on_a_live_hosts_avatar_joins_on_click_and_goes_when_it_e
     expect(post.get_by_role("link", name=re.compile(host_name))).to_be_visible()
     expect(post.get_by_role("link", name=re.compile("is live"))).to_have_count(0)
     expect(fan.get_by_role("list", name="Live now from people you follow")).to_be_hidden()
+
+
+def test_a_host_invites_a_follower_to_speak_by_message_and_they_accept_from_it(
+    sqlite_server: LiveServer, open_page: OpenPage
+) -> None:
+    base = sqlite_server.url
+    host_name, guest_name = unique("host"), unique("guest")
+    title = f"Panel {uuid.uuid4().hex[:6]}"
+    host, guest = open_page(), open_page()
+    sign_up(host, base, host_name)
+    sign_up(guest, base, guest_name)
+    api_post(host, f"{base}/api/v1/users/{guest_name}/follow")
+    space = api_post(host, f"{base}/api/v1/spaces", {"title": title})
+    guest.goto(f"{base}/home")
+    messages_link = guest.get_by_role("link", name=re.compile(r"^Messages"))
+    expect(messages_link).to_have_accessible_name("Messages")
+
+    host.goto(f"{base}/s/{space['id']}")
+    expect(host.get_by_role("heading", level=1)).to_have_text(title)
+    host.get_by_role("button", name="Share").click()
+    dialog = host.get_by_role("dialog", name="Share this Space")
+    dialog.get_by_label(re.compile(f"@{guest_name}")).check()
+    dialog.get_by_label("Invite them to speak").check()
+    dialog.get_by_role("button", name="Send").click()
+    expect(dialog.get_by_role("status").filter(has_text="Sent to")).to_have_text(
+        "Sent to 1 person."
+    )
+
+    # Live, from the event stream.
+    expect(messages_link).to_have_accessible_name(re.compile(r"^Messages\s*1 unread$"))
+    messages_link.click()
+    guest.get_by_role("link", name=re.compile(f"^{host_name} @")).click()
+    expect(guest.get_by_text("Invited you to speak.")).to_be_visible()
+    card = guest.get_by_role("article", name=f"Space: {title}")
+    card.get_by_role("button", name="Accept: speak").click()
+    expect(guest.get_by_role("heading", level=1)).to_have_text(title)
+    tile = (
+        guest.get_by_role("list", name="Stage").get_by_role("listitem").filter(has_text=guest_name)
+    )
+    expect(tile).to_contain_text("Speaker")
+    expect(messages_link).to_have_accessible_name("Messages")  # read once seen

@@ -104,6 +104,7 @@ async function boot() {
     session.setMe(user);
     events.start();
     refreshUnread();
+    refreshMessagesUnread();
   }
 
   function signedOut({ expired }) {
@@ -140,6 +141,21 @@ async function boot() {
     }
   }
 
+  let messagesTimer = null;
+  /** Sums the unread counts of your latest conversations; coalesces bursts of events. */
+  function refreshMessagesUnread() {
+    clearTimeout(messagesTimer);
+    messagesTimer = setTimeout(async () => {
+      if (!session.me) return;
+      try {
+        const page = await api.conversations(null);
+        session.setMessagesUnread(page.data.reduce((sum, c) => sum + c.unread_count, 0));
+      } catch {
+        // The badge stays as it was; the next message or page load corrects it.
+      }
+    }, 250);
+  }
+
   const api = createApi({ onUnauthenticated: () => signedOut({ expired: true }) });
 
   events.addEventListener("notification", (event) => {
@@ -147,7 +163,9 @@ async function boot() {
     session.setUnread(session.unread + 1);
     announce(describeNotification(event.detail));
   });
+  events.addEventListener("conversation.read", refreshMessagesUnread);
   events.addEventListener("message", (event) => {
+    refreshMessagesUnread();
     const message = event.detail.data ?? {};
     if (message.sender_id === session.me?.id) return;
     if (location.pathname.startsWith("/messages")) return;
@@ -155,6 +173,7 @@ async function boot() {
     announce(message.space_id ? `${who} sent you a Space.` : `New message from ${who}.`);
   });
   events.addEventListener("resync", refreshUnread);
+  events.addEventListener("resync", refreshMessagesUnread);
   events.addEventListener("unauthenticated", () => signedOut({ expired: true }));
   session.addEventListener("change", paintTitle);
 

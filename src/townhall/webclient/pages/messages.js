@@ -251,11 +251,17 @@ export function conversationPage(ctx) {
     else list.append(...nodes);
   }
 
-  function markRead() {
+  function sendRead() {
     clearTimeout(markTimer);
-    markTimer = setTimeout(() => {
-      if (!ctx.signal.aborted) ctx.api.markConversationRead(id).catch(() => {});
-    }, 300);
+    markTimer = null;
+    ctx.api.markConversationRead(id).catch(() => {});
+  }
+
+  /** Now, or (for a burst of live messages) once the burst is over. */
+  function markRead({ soon = false } = {}) {
+    clearTimeout(markTimer);
+    if (soon) markTimer = setTimeout(sendRead, 300);
+    else sendRead();
   }
 
   async function loadEarlier() {
@@ -307,13 +313,13 @@ export function conversationPage(ctx) {
     if (message?.conversation_id !== id) return;
     add([message]);
     list.lastElementChild?.scrollIntoView({ block: "end" });
-    if (message.sender_id !== ctx.session.me?.id) markRead();
+    if (message.sender_id !== ctx.session.me?.id) markRead({ soon: true });
   }
 
   ctx.events.addEventListener("message", onMessage);
   ctx.signal.addEventListener("abort", () => {
     ctx.events.removeEventListener("message", onMessage);
-    clearTimeout(markTimer);
+    if (markTimer !== null) sendRead(); // seen, even if you leave at once
   });
   earlier.addEventListener("click", loadEarlier);
   load();
