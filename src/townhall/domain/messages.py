@@ -9,6 +9,9 @@ from townhall.types import UserId
 MESSAGE_MAX_CHARS = 1_000
 MESSAGES_PER_MINUTE = 30
 """Per sender, across conversations: enough for a chat, too few for a spam run."""
+MESSAGES_PER_MINUTE_PER_ADDRESS = 300
+"""Per client address, so many fresh accounts from one place cannot multiply the above
+(roomy: a household or office shares one address)."""
 
 
 def check_message_text(text: str) -> str:

@@ -30,3 +30,5 @@ class ServiceContext:
     reaction_permits: ReactionPermits
     message_limiter: SlidingWindowLimiter
     """Direct messages sent, per user (domain/messages.py: MESSAGES_PER_MINUTE)."""
+    message_address_limiter: SlidingWindowLimiter
+    """Direct messages sent, per client address (MESSAGES_PER_MINUTE_PER_ADDRESS)."""

@@ -237,6 +237,7 @@ def do_send_message(
     text: str,
     space_id: int | None,
     invite_role: str | None,
+    client_ip: str,
 ) -> MessageView:
     """Sends a message, optionally carrying a Space and, from its host or a co-host, an
     invite to speak in it (the existing invite: the invitee also gets its notification)."""
@@ -249,12 +250,7 @@ def do_send_message(
             _check_not_blocked(uow.session, user_id, other_id)
         if space_id is not None:
             load(uow.session, space_id, user_id)  # unknown or hidden from you: 404
-    wait_s = ctx.message_limiter.acquire(f"dm:{user_id}")
-    if wait_s is not None:
-        raise RateLimited(
-            f"At most {rules.MESSAGES_PER_MINUTE} messages a minute.",
-            retry_after_s=math.ceil(wait_s),
-        )
+    _check_rate(ctx, user_id, client_ip)
     if role is not None:
         assert space_id is not None
         for other_id in others:
@@ -277,6 +273,18 @@ def do_send_message(
         view = _message_views(uow.session, [row])[0]
         _publish(uow, [user_id, *others], _frame("message", row.created_at, to_json(view)))
     return view
+
+
+def _check_rate(ctx: ServiceContext, user_id: UserId, client_ip: str) -> None:
+    """Counts per sender and per client address (API.md: rate limits count both)."""
+    wait_s = ctx.message_limiter.acquire(f"dm:{user_id}")
+    if wait_s is None:
+        wait_s = ctx.message_address_limiter.acquire(f"dm-ip:{client_ip}")
+    if wait_s is not None:
+        raise RateLimited(
+            f"At most {rules.MESSAGES_PER_MINUTE} messages a minute.",
+            retry_after_s=math.ceil(wait_s),
+        )
 
 
 def _invite_role(invite_role: str | None, space_id: int | None) -> Role | None:

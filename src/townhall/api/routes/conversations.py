@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from townhall.api.auth import CurrentUser, Services
+from townhall.api.client_ip import client_ip
 from townhall.api.message_schemas import (
     Conversation,
     ConversationPage,
@@ -81,7 +82,11 @@ def list_messages(
 
 @router.post("/conversations/{conversation_id}/messages", response_model=Message, status_code=201)
 def send_message(
-    conversation_id: str, body: MessageBody, principal: CurrentUser, ctx: Services
+    conversation_id: str,
+    body: MessageBody,
+    principal: CurrentUser,
+    ctx: Services,
+    request: Request,
 ) -> Any:
     space_id = parse_id(body.space_id)
     if space_id == -1:
@@ -93,6 +98,7 @@ def send_message(
         body.text,
         space_id,
         body.invite_role,
+        client_ip(request, ctx.settings.trusted_proxies),
     )
     return to_json(view)
 
