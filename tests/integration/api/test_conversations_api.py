@@ -1,9 +1,12 @@
 """Direct messages over HTTP and the user event stream, on SQLite and PostgreSQL."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from websockets.sync.client import ClientConnection, connect
 
 from tests.harness import Account, LiveServer
@@ -370,3 +373,41 @@ def test_the_live_row_holds_spaces_where_people_you_follow_are_on_stage(
     call(bob, "POST", f"/api/v1/users/{carol.username}/follow")
     row = call(bob, "GET", "/api/v1/timeline/live-spaces").json()["data"]
     assert {s["id"] for s in row} == {hosted["id"], spoken["id"]}
+
+
+@contextmanager
+def statements_about_spaces(server: LiveServer) -> Iterator[list[str]]:
+    """The SQL statements that read Spaces or their participants while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "spaces" in statement or "space_participants" in statement:
+            seen.append(statement)
+
+    engine = server.container.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_live_rings_cost_the_same_queries_for_a_page_of_one_or_many_live_authors(
+    server: LiveServer, alice: Account
+) -> None:
+    def live_author_posting() -> None:
+        author = server.signup()
+        open_space(author)
+        call(alice, "POST", f"/api/v1/users/{author.username}/follow")
+        call(author, "POST", "/api/v1/posts", json={"text": "on air"})
+
+    live_author_posting()
+    with statements_about_spaces(server) as few:
+        page = call(alice, "GET", "/api/v1/timeline").json()["data"]
+    assert sum(1 for p in page if p["author"]["live_space_id"]) == 1
+    for _ in range(4):
+        live_author_posting()
+    with statements_about_spaces(server) as many:
+        page = call(alice, "GET", "/api/v1/timeline").json()["data"]
+    assert sum(1 for p in page if p["author"]["live_space_id"]) == 5
+    assert len(many) == len(few) <= 2
