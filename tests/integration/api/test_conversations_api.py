@@ -1,40 +1,14 @@
 """Direct messages over HTTP and the user event stream, on SQLite and PostgreSQL."""
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from websockets.sync.client import ClientConnection, connect
 
 from tests.harness import Account, LiveServer
-from tests.integration.spaces.space_helpers import bring_on_stage, call, open_space
-
-
-def start(account: Account, other: Account) -> dict[str, Any]:
-    response = call(account, "POST", "/api/v1/conversations", json={"username": other.username})
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def send(account: Account, conversation_id: str, text: str, **extra: Any) -> dict[str, Any]:
-    response = call(
-        account,
-        "POST",
-        f"/api/v1/conversations/{conversation_id}/messages",
-        json={"text": text, **extra},
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def conversations_of(account: Account) -> dict[str, dict[str, Any]]:
-    page = call(account, "GET", "/api/v1/conversations").json()
-    return {c["id"]: c for c in page["data"]}
+from tests.integration.api.dm_helpers import conversations_of, send, start
+from tests.integration.spaces.space_helpers import call, open_space
 
 
 def events_socket(server: LiveServer, account: Account) -> ClientConnection:
@@ -337,77 +311,3 @@ def test_only_a_host_can_send_an_invite_to_speak(
         json={"text": "come", "space_id": space["id"], "invite_role": "speaker"},
     )
     assert response.status_code == 403
-
-
-def test_authors_and_senders_carry_the_live_space_they_are_on_stage_in(
-    server: LiveServer, alice: Account, bob: Account
-) -> None:
-    space = open_space(alice)
-    carol = server.signup()
-    bring_on_stage(alice, carol, space["id"])
-    conversation = start(carol, bob)
-    sent = send(carol, conversation["id"], "on stage now")
-    assert sent["sender"]["live_space_id"] == space["id"]
-    listed = conversations_of(bob)[conversation["id"]]
-    people = {p["id"]: p for p in listed["participants"]}
-    assert people[carol.id]["live_space_id"] == space["id"]
-    assert people[bob.id]["live_space_id"] is None
-    call(bob, "POST", f"/api/v1/users/{alice.username}/follow")
-    call(alice, "POST", "/api/v1/posts", json={"text": "live now"})
-    timeline = call(bob, "GET", "/api/v1/timeline").json()["data"]
-    assert timeline[0]["author"]["live_space_id"] == space["id"]
-    call(alice, "POST", f"/api/v1/spaces/{space['id']}/end")
-    timeline = call(bob, "GET", "/api/v1/timeline").json()["data"]
-    assert timeline[0]["author"]["live_space_id"] is None
-
-
-def test_the_live_row_holds_spaces_where_people_you_follow_are_on_stage(
-    server: LiveServer, alice: Account, bob: Account
-) -> None:
-    carol, dave = server.signup(), server.signup()
-    hosted = open_space(alice)
-    spoken = open_space(dave)
-    bring_on_stage(dave, carol, spoken["id"])
-    open_space(server.signup())  # nobody bob follows
-    call(bob, "POST", f"/api/v1/users/{alice.username}/follow")
-    call(bob, "POST", f"/api/v1/users/{carol.username}/follow")
-    row = call(bob, "GET", "/api/v1/timeline/live-spaces").json()["data"]
-    assert {s["id"] for s in row} == {hosted["id"], spoken["id"]}
-
-
-@contextmanager
-def statements_about_spaces(server: LiveServer) -> Iterator[list[str]]:
-    """The SQL statements that read Spaces or their participants while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "spaces" in statement or "space_participants" in statement:
-            seen.append(statement)
-
-    engine = server.container.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def test_live_rings_cost_the_same_queries_for_a_page_of_one_or_many_live_authors(
-    server: LiveServer, alice: Account
-) -> None:
-    def live_author_posting() -> None:
-        author = server.signup()
-        open_space(author)
-        call(alice, "POST", f"/api/v1/users/{author.username}/follow")
-        call(author, "POST", "/api/v1/posts", json={"text": "on air"})
-
-    live_author_posting()
-    with statements_about_spaces(server) as few:
-        page = call(alice, "GET", "/api/v1/timeline").json()["data"]
-    assert sum(1 for p in page if p["author"]["live_space_id"]) == 1
-    for _ in range(4):
-        live_author_posting()
-    with statements_about_spaces(server) as many:
-        page = call(alice, "GET", "/api/v1/timeline").json()["data"]
-    assert sum(1 for p in page if p["author"]["live_space_id"]) == 5
-    assert len(many) == len(few) <= 2
