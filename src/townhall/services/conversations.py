@@ -74,16 +74,14 @@ def _message_view(row: MessageRow, sender: UserSummary | None) -> MessageView:
 
 
 def _conversation_views(
-    session: Session, viewer_id: int, entries: list[tuple[ConversationRow, int]]
+    session: Session, viewer_id: int, rows: list[ConversationRow]
 ) -> list[ConversationView]:
     """A page of conversations in five queries: members, people, live Spaces, last
     messages and unread counts."""
-    ids = [row.id for row, _ in entries]
+    ids = [row.id for row in rows]
     members = store.member_ids(session, ids)
     people = user_summaries(session, {uid for uids in members.values() for uid in uids})
-    last = store.get_messages(
-        session, [row.last_message_id for row, _ in entries if row.last_message_id]
-    )
+    last = store.get_messages(session, [row.last_message_id for row in rows if row.last_message_id])
     unread = store.unread_counts(session, viewer_id, ids)
     return [
         ConversationView(
@@ -100,7 +98,7 @@ def _conversation_views(
             unread_count=unread.get(row.id, 0),
             created_at=row.created_at,
         )
-        for row, _ in entries
+        for row in rows
     ]
 
 
@@ -180,9 +178,7 @@ def _start(
                     for uid in (user_id, other.id)
                 ],
             )
-        marker = store.get_member(uow.session, row.id, user_id)
-        assert marker is not None
-        view = _conversation_views(uow.session, user_id, [(row, marker.last_read_id)])[0]
+        view = _conversation_views(uow.session, user_id, [row])[0]
     if created:
         log.info("conversation %s between %s and %s", row.id, user_id, other.id)
     return view, created
@@ -192,8 +188,8 @@ def get_conversation(
     ctx: ServiceContext, user_id: UserId, conversation_id: int
 ) -> ConversationView:
     with ctx.uow.read() as uow:
-        entry = _access(uow.session, conversation_id, user_id)
-        return _conversation_views(uow.session, user_id, [entry])[0]
+        row, _ = _access(uow.session, conversation_id, user_id)
+        return _conversation_views(uow.session, user_id, [row])[0]
 
 
 def list_conversations(
@@ -203,11 +199,11 @@ def list_conversations(
     page_size = check_limit(limit)
     before = decode_cursor(cursor)
     with ctx.uow.read() as uow:
-        entries = store.list_for_user(uow.session, user_id, before, page_size + 1)
-        more = len(entries) > page_size
-        entries = entries[:page_size]
-        views = _conversation_views(uow.session, user_id, entries)
-    next_cursor = encode_cursor(entries[-1][0].activity_id) if more else None
+        rows = store.list_for_user(uow.session, user_id, before, page_size + 1)
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        views = _conversation_views(uow.session, user_id, rows)
+    next_cursor = encode_cursor(rows[-1].activity_id) if more else None
     return Page(data=views, next_cursor=next_cursor)
 
 

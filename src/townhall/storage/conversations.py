@@ -49,10 +49,10 @@ def member_ids(session: Session, conversation_ids: list[int]) -> dict[int, list[
 
 def list_for_user(
     session: Session, user_id: int, before_activity_id: int | None, limit: int
-) -> list[tuple[ConversationRow, int]]:
-    """The user's conversations, most recently active first, with their read marker."""
+) -> list[ConversationRow]:
+    """The user's conversations, most recently active first."""
     query = (
-        select(ConversationRow, ConversationMemberRow.last_read_id)
+        select(ConversationRow)
         .join(
             ConversationMemberRow,
             ConversationMemberRow.conversation_id == ConversationRow.id,
@@ -61,8 +61,7 @@ def list_for_user(
     )
     if before_activity_id is not None:
         query = query.where(ConversationRow.activity_id < before_activity_id)
-    rows = session.execute(query.order_by(ConversationRow.activity_id.desc()).limit(limit))
-    return [(row[0], row[1]) for row in rows]
+    return list(session.scalars(query.order_by(ConversationRow.activity_id.desc()).limit(limit)))
 
 
 def unread_counts(session: Session, user_id: int, conversation_ids: list[int]) -> dict[int, int]:
@@ -131,21 +130,3 @@ def mark_read(session: Session, conversation_id: int, user_id: int, up_to_id: in
         )
         .values(last_read_id=up_to_id)
     )
-
-
-def total_unread(session: Session, user_id: int) -> int:
-    """Across all the user's conversations: the badge beside "Messages"."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(MessageRow)
-        .join(
-            ConversationMemberRow,
-            (ConversationMemberRow.conversation_id == MessageRow.conversation_id)
-            & (ConversationMemberRow.user_id == user_id),
-        )
-        .where(
-            MessageRow.sender_id != user_id,
-            MessageRow.id > ConversationMemberRow.last_read_id,
-        )
-    )
-    return int(count or 0)
