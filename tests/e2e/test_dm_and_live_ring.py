@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -171,3 +172,49 @@ def test_a_host_invites_a_follower_to_speak_by_message_and_they_accept_from_it(
     )
     expect(tile).to_contain_text("Speaker")
     expect(messages_link).to_have_accessible_name("Messages")  # read once seen
+
+
+def test_posting_a_space_from_share_puts_its_card_in_followers_timelines(
+    sqlite_server: LiveServer, open_page: OpenPage
+) -> None:
+    base = sqlite_server.url
+    host_name, fan_name = unique("host"), unique("fan")
+    title = f"Posted {uuid.uuid4().hex[:6]}"
+    host, fan = open_page(), open_page()
+    sign_up(host, base, host_name)
+    sign_up(fan, base, fan_name)
+    api_post(fan, f"{base}/api/v1/users/{host_name}/follow")
+    space = api_post(host, f"{base}/api/v1/spaces", {"title": title})
+
+    host.goto(f"{base}/s/{space['id']}")
+    expect(host.get_by_role("heading", level=1)).to_have_text(title)
+    host.get_by_role("button", name="Share").click()
+    dialog = host.get_by_role("dialog", name="Share this Space")
+    dialog.get_by_role("button", name="Post it").click()
+    expect(dialog.get_by_role("status").filter(has_text="Posted")).to_be_visible()
+
+    fan.goto(f"{base}/home")
+    card = fan.locator("article.post").get_by_role("article", name=f"Space: {title}")
+    expect(card).to_contain_text("Live")
+    expect(card.get_by_role("link", name="Join")).to_be_visible()
+
+
+def test_a_scheduled_space_card_offers_a_reminder(
+    sqlite_server: LiveServer, open_page: OpenPage
+) -> None:
+    base = sqlite_server.url
+    host_name, fan_name = unique("host"), unique("fan")
+    title = f"Later {uuid.uuid4().hex[:6]}"
+    host, fan = open_page(), open_page()
+    sign_up(host, base, host_name)
+    sign_up(fan, base, fan_name)
+    api_post(fan, f"{base}/api/v1/users/{host_name}/follow")
+    start = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    space = api_post(host, f"{base}/api/v1/spaces", {"title": title, "scheduled_start": start})
+    api_post(host, f"{base}/api/v1/posts", {"text": "save the date", "space_id": space["id"]})
+
+    fan.goto(f"{base}/home")
+    card = fan.locator("article.post").get_by_role("article", name=f"Space: {title}")
+    expect(card).to_contain_text(f"Hosted by {host_name}")
+    card.get_by_role("button", name="Set reminder").click()
+    expect(card.get_by_role("button", name="Reminder set")).to_be_disabled()
