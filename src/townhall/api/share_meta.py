@@ -27,8 +27,10 @@ def host_name(view: SpaceView) -> str:
     return view.host.display_name or view.host.username
 
 
-def share_meta_tags(view: SpaceView, page_url: str) -> str:
-    """Open Graph and Twitter Card tags for the share page of `view`."""
+def share_meta_tags(view: SpaceView, base_url: str) -> str:
+    """Open Graph and Twitter Card tags for the share page of `view`; `base_url` (this
+    server, no trailing slash) makes the URLs absolute, as crawlers want them."""
+    page_url = base_url + view.share_url
     host = host_name(view)
     title = view.title or "A Space"
     description = " · ".join(
@@ -46,7 +48,7 @@ def share_meta_tags(view: SpaceView, page_url: str) -> str:
         ("name", "townhall:space_state", view.state),
     ]
     if view.host is not None and view.host.avatar_url:
-        image = view.host.avatar_url
+        image = base_url + view.host.avatar_url
         tags += [("property", "og:image", image), ("name", "twitter:image", image)]
     return "\n".join(
         f'    <meta {attr}="{escape(key)}" content="{escape(value, quote=True)}" />'
@@ -54,8 +56,8 @@ def share_meta_tags(view: SpaceView, page_url: str) -> str:
     )
 
 
-def with_share_meta(shell_html: str, view: SpaceView, page_url: str) -> str:
+def with_share_meta(shell_html: str, view: SpaceView, base_url: str) -> str:
     """The client shell with the Space's title and preview tags in its head."""
     title = escape(view.title or "A Space")
     html = shell_html.replace("<title>Townhall</title>", f"<title>{title} · Townhall</title>", 1)
-    return html.replace("</head>", share_meta_tags(view, page_url) + "\n  </head>", 1)
+    return html.replace("</head>", share_meta_tags(view, base_url) + "\n  </head>", 1)

@@ -1,7 +1,10 @@
 """A Space's share page unfurls: Open Graph and Twitter Card tags in the served HTML."""
 
+import io
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+
+from PIL import Image
 
 from tests.harness import Account, LiveServer
 from tests.integration.spaces.space_helpers import call, open_space
@@ -91,3 +94,22 @@ def test_an_unknown_space_gets_the_plain_shell(server: LiveServer) -> None:
         html, page = share_page(server, bogus)
         assert "og:title" not in page.meta
         assert "Loading Townhall" in html
+
+
+def test_the_preview_image_is_the_hosts_avatar_as_an_absolute_url(
+    server: LiveServer, alice: Account
+) -> None:
+    source = io.BytesIO()
+    Image.new("RGB", (64, 64), (20, 130, 90)).save(source, format="PNG")
+    uploaded = call(
+        alice,
+        "PUT",
+        "/api/v1/me/avatar",
+        content=source.getvalue(),
+        headers={"Content-Type": "image/png"},
+    )
+    assert uploaded.status_code == 200
+    space = open_space(alice)
+    _, page = share_page(server, space["id"])
+    assert page.meta["og:image"] == server.url + uploaded.json()["avatar_url"]
+    assert page.meta["twitter:image"] == page.meta["og:image"]

@@ -55,8 +55,8 @@ def share_page(space_id: str, request: Request, ctx: Services) -> HTMLResponse:
         view = spaces.get_space(ctx, parsed, None)
     except DomainError:
         return shell
-    page_url = str(request.base_url).rstrip("/") + view.share_url
-    html = with_share_meta(INDEX_HTML.read_text(encoding="utf-8"), view, page_url)
+    base_url = str(request.base_url).rstrip("/")
+    html = with_share_meta(INDEX_HTML.read_text(encoding="utf-8"), view, base_url)
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
