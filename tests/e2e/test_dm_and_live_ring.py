@@ -125,8 +125,13 @@ def test_the_ring_shows_on_a_live_hosts_avatar_joins_on_click_and_goes_when_it_e
     ring.click()
     expect(fan.get_by_role("heading", level=1)).to_have_text(title)
 
+    fan.go_back()
+    post = fan.locator("article.post").filter(has_text="going live soon")
+    expect(post.get_by_role("link", name=f"{host_name} is live: join their Space")).to_be_visible()
     api_post(host, f"{base}/api/v1/spaces/{space['id']}/end")
-    fan.goto(f"{base}/home")
+    # The ring comes off on its own (rings are checked every 10 s), no reload needed.
+    expect(post.get_by_role("link", name=re.compile("is live"))).to_have_count(0, timeout=25_000)
+    fan.reload()
     post = fan.locator("article.post").filter(has_text="going live soon")
     expect(post.get_by_role("link", name=re.compile(host_name))).to_be_visible()
     expect(post.get_by_role("link", name=re.compile("is live"))).to_have_count(0)

@@ -13,6 +13,7 @@
  */
 
 import { createApi } from "./api.js";
+import { refreshRings } from "./components/live-ring.js";
 import { createShell } from "./components/shell.js";
 import { h } from "./dom.js";
 import { EventStream, eventsUrl } from "./events.js";
@@ -49,6 +50,8 @@ const ROUTES = [
 const NOTIFICATIONS_PATH = "/notifications";
 const UNREAD_SCAN_LIMIT = 50;
 const RELATIVE_TIME_REFRESH_MS = 60_000;
+/** How often the live rings on screen check that their Spaces are still live. */
+const RING_REFRESH_MS = 10_000;
 const TOAST_MS = 4000;
 
 function createAnnouncer(region) {
@@ -237,6 +240,10 @@ async function boot() {
   router = new Router(ROUTES, render);
   if (session.me) signedIn(session.me);
   router.start();
+
+  setInterval(() => {
+    if (document.visibilityState === "visible") refreshRings(api, main).catch(() => {});
+  }, RING_REFRESH_MS);
 
   setInterval(() => {
     for (const time of document.querySelectorAll("time[data-relative]")) {

@@ -1,7 +1,8 @@
 /**
  * The live ring: an avatar of someone hosting or speaking in a live Space
  * (the server's `live_space_id`) gets a ring, and clicking it joins that
- * Space. Otherwise the avatar links to the profile as before.
+ * Space. Otherwise the avatar links to the profile as before. refreshRings
+ * takes the ring off once its Space has ended, without a reload.
  */
 
 import { h } from "../dom.js";
@@ -28,9 +29,49 @@ export function avatarLink(user, { href, size = "md", className = "" } = {}) {
         "aria-label": label,
         title: label,
         "data-live-space-id": spaceId,
+        "data-profile-href": href ?? null,
+        "data-plain-class": className || null,
       },
       avatar(user, size),
     );
   }
   return h("a", { class: className || null, href, tabindex: "-1", "aria-hidden": "true" }, avatar(user, size));
+}
+
+/** Turns a ring back into the plain avatar link (its Space ended). */
+function unring(link) {
+  const href = link.dataset.profileHref;
+  const plain = link.dataset.plainClass ?? "";
+  if (href) {
+    link.href = href;
+    link.setAttribute("tabindex", "-1");
+    link.setAttribute("aria-hidden", "true");
+  } else {
+    link.removeAttribute("href");
+  }
+  link.removeAttribute("aria-label");
+  link.removeAttribute("title");
+  link.removeAttribute("data-live-space-id");
+  link.className = plain;
+}
+
+/**
+ * Checks the Spaces of the rings under root (one request per distinct Space)
+ * and takes off the rings of those no longer live.
+ */
+export async function refreshRings(api, root) {
+  const rings = [...root.querySelectorAll("a.live-ring[data-live-space-id]")];
+  const ids = [...new Set(rings.map((ring) => ring.dataset.liveSpaceId))];
+  await Promise.all(
+    ids.map(async (id) => {
+      let live = true;
+      try {
+        live = (await api.space(id)).state === "live";
+      } catch (err) {
+        live = err.status !== 404; // gone or hidden: no ring; other errors: keep it
+      }
+      if (live) return;
+      for (const ring of rings) if (ring.dataset.liveSpaceId === id) unring(ring);
+    }),
+  );
 }
