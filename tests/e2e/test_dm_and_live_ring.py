@@ -223,3 +223,26 @@ def test_a_scheduled_space_card_offers_a_reminder(
     expect(card).to_contain_text(f"Hosted by {host_name}")
     card.get_by_role("button", name="Set reminder").click()
     expect(card.get_by_role("button", name="Reminder set")).to_be_disabled()
+
+
+def test_a_post_shared_in_a_room_shows_the_card_of_another_space_it_links(
+    sqlite_server: LiveServer, open_page: OpenPage
+) -> None:
+    base = sqlite_server.url
+    here_title, there_title = f"Here {uuid.uuid4().hex[:6]}", f"There {uuid.uuid4().hex[:6]}"
+    ada, ben = open_page(), open_page()
+    sign_up(ada, base, unique("ada"))
+    sign_up(ben, base, unique("ben"))
+    here = api_post(ada, f"{base}/api/v1/spaces", {"title": here_title})
+    there = api_post(ben, f"{base}/api/v1/spaces", {"title": there_title})
+    api_post(
+        ada,
+        f"{base}/api/v1/posts",
+        {"text": f"also live: {base}/s/{there['id']}", "space_id": here["id"]},
+    )
+
+    ada.goto(f"{base}/s/{here['id']}")
+    expect(ada.get_by_role("heading", level=1)).to_have_text(here_title)
+    shared = ada.locator("article.post").filter(has_text="also live:")
+    expect(shared.get_by_role("article", name=f"Space: {there_title}")).to_contain_text("Live")
+    expect(shared.get_by_role("article", name=f"Space: {here_title}")).to_have_count(0)

@@ -30,8 +30,11 @@ export function timeAgo(iso) {
   return h("time", { datetime: iso, title: fullTime(iso), "data-relative": "" }, relativeTime(iso));
 }
 
-/** ctx (optional) lets a post that carries or links a Space show its live card. */
-export function postItem(post, ctx = null) {
+/**
+ * ctx (optional) lets a post that carries or links a Space show its live card;
+ * exceptSpaceId names a Space not to show a card of (the page's own).
+ */
+export function postItem(post, ctx = null, { exceptSpaceId = null } = {}) {
   const author = post.author ?? { username: "unknown", display_name: "Unknown" };
   const href = profilePath(author.username);
   return h(
@@ -56,7 +59,7 @@ export function postItem(post, ctx = null) {
       ),
       h("p", { class: "post-text" }, post.text),
       clipPlayer(post.text),
-      ctx ? spaceEmbedFor(ctx, post) : null,
+      ctx ? spaceEmbedFor(ctx, post, { exceptSpaceId }) : null,
     ),
   );
 }

@@ -28,9 +28,13 @@ export function linkedSpaceId(text) {
   return found ? found[1] : null;
 }
 
-/** The card for the Space an item (post or message) carries or links, or null. */
-export function spaceEmbedFor(ctx, item, options = {}) {
-  const spaceId = item.space_id ?? linkedSpaceId(item.text);
+/**
+ * The card for the Space an item (post or message) carries or links, or null;
+ * a link to another Space counts when the carried one is exceptSpaceId.
+ */
+export function spaceEmbedFor(ctx, item, { exceptSpaceId = null, ...options } = {}) {
+  const candidates = [item.space_id, linkedSpaceId(item.text)];
+  const spaceId = candidates.find((id) => id && String(id) !== String(exceptSpaceId));
   return spaceId ? spaceEmbed(ctx, spaceId, options) : null;
 }
 
