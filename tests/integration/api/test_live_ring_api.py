@@ -24,6 +24,11 @@ def test_authors_and_senders_carry_the_live_space_they_are_on_stage_in(
     people = {p["id"]: p for p in listed["participants"]}
     assert people[carol.id]["live_space_id"] == space["id"]
     assert people[bob.id]["live_space_id"] is None
+    profile = call(bob, "GET", f"/api/v1/users/{carol.username}").json()
+    assert profile["live_space_id"] == space["id"]
+    call(bob, "POST", f"/api/v1/users/{carol.username}/follow")
+    following = call(bob, "GET", f"/api/v1/users/{bob.username}/following").json()["data"]
+    assert [u["live_space_id"] for u in following] == [space["id"]]
     call(bob, "POST", f"/api/v1/users/{alice.username}/follow")
     call(alice, "POST", "/api/v1/posts", json={"text": "live now"})
     timeline = call(bob, "GET", "/api/v1/timeline").json()["data"]
