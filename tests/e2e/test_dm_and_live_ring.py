@@ -147,7 +147,7 @@ def test_a_host_invites_a_follower_to_speak_by_message_and_they_accept_from_it(
     host, guest = open_page(), open_page()
     sign_up(host, base, host_name)
     sign_up(guest, base, guest_name)
-    api_post(host, f"{base}/api/v1/users/{guest_name}/follow")
+    api_post(guest, f"{base}/api/v1/users/{host_name}/follow")  # a follower of the host
     space = api_post(host, f"{base}/api/v1/spaces", {"title": title})
     guest.goto(f"{base}/home")
     messages_link = guest.get_by_role("link", name=re.compile(r"^Messages"))

@@ -1,8 +1,8 @@
 /**
  * "Share" in a room: copy the link, post it (a post carrying the Space, which
- * shows its live card), or send it by direct message to people you follow,
- * several at once. A host or co-host of a live Space may make the message an
- * invite to speak: the existing invite, carried by the message.
+ * shows its live card), or send it by direct message to people you follow or
+ * who follow you, several at once. A host or co-host of a live Space may make
+ * the message an invite to speak: the existing invite, carried by the message.
  */
 
 import { isAbort } from "../api.js";
@@ -73,8 +73,11 @@ function postSection(ctx, space) {
 function dmSection(room, signal) {
   const { ctx } = room;
   const space = room.space;
-  const people = h("ul", { class: "invite-list", "aria-label": "People you follow" });
-  const note = h("p", { class: "feed-note small" }, "Loading people you follow…");
+  const people = h("ul", {
+    class: "invite-list",
+    "aria-label": "People you follow and your followers",
+  });
+  const note = h("p", { class: "feed-note small" }, "Loading people you know…");
   const messageId = uid("share-dm-text");
   const message = h("input", { id: messageId, maxlength: 1000 });
   message.value = `Join me in “${space.title}”`;
@@ -86,12 +89,22 @@ function dmSection(room, signal) {
 
   async function load() {
     try {
-      const page = await ctx.api.following(ctx.session.me.username, null, signal);
-      note.hidden = page.data.length > 0;
-      note.textContent = "You follow nobody yet.";
+      const me = ctx.session.me.username;
+      const [following, followers] = await Promise.all([
+        ctx.api.following(me, null, signal),
+        ctx.api.followers(me, null, signal),
+      ]);
+      // The first page of each: people you follow first, then followers not among them.
+      const known = new Map();
+      for (const user of [...following.data, ...followers.data]) {
+        const blocked = user.relationship?.blocking || user.relationship?.blocked_by;
+        if (!known.has(user.id) && !blocked) known.set(user.id, user);
+      }
+      note.hidden = known.size > 0;
+      note.textContent = "Follow people (or get followers) to send them Spaces.";
       replace(
         people,
-        page.data.map((user) => {
+        [...known.values()].map((user) => {
           const id = uid("share-to");
           return h(
             "li",
@@ -152,7 +165,7 @@ function dmSection(room, signal) {
   return h(
     "form",
     { class: "share-section", onsubmit: submit },
-    h("h3", { class: "dialog-subtitle" }, "Send to people you follow"),
+    h("h3", { class: "dialog-subtitle" }, "Send by message"),
     people,
     note,
     h("label", { for: messageId }, "Message"),
