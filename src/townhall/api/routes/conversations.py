@@ -33,7 +33,12 @@ def _conversation_id(raw: str) -> int:
     return parsed
 
 
-@router.post("/conversations", response_model=Conversation, status_code=201)
+@router.post(
+    "/conversations",
+    response_model=Conversation,
+    status_code=201,
+    responses={200: {"model": Conversation, "description": "The one you already have"}},
+)
 def start_conversation(body: StartConversationBody, principal: CurrentUser, ctx: Services) -> Any:
     """201 with a new conversation, or 200 with the one you already have with that person."""
     user_ids = None
