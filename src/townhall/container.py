@@ -17,6 +17,7 @@ from townhall.captions.engine import ModelUnavailable, check_model_dir
 from townhall.captions.pool import CaptionPool
 from townhall.config import Settings
 from townhall.domain.errors import DomainError
+from townhall.domain.messages import MESSAGES_PER_MINUTE, MESSAGES_PER_MINUTE_PER_ADDRESS
 from townhall.domain.spaces.reactions import REACTIONS_PER_SECOND
 from townhall.ids import IdGenerator
 from townhall.media.service import CaptionWiring, MediaElsewhere, MediaService
@@ -337,6 +338,8 @@ def build_container(settings: Settings, migrate: bool = True) -> Container:
         reaction_limiter=SlidingWindowLimiter(REACTIONS_PER_SECOND, 1.0),
         tokens=ExpiringCache(settings.token_cache_s),
         reaction_permits=ReactionPermits(),
+        message_limiter=SlidingWindowLimiter(MESSAGES_PER_MINUTE, 60.0),
+        message_address_limiter=SlidingWindowLimiter(MESSAGES_PER_MINUTE_PER_ADDRESS, 60.0),
     )
     reactions = ReactionBatcher(bus, space_channel, format_time)
     return Container(

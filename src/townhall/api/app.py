@@ -11,6 +11,7 @@ from townhall.api.body_limit import BodyLimitMiddleware
 from townhall.api.errors import install_error_handlers
 from townhall.api.routes import (
     accounts,
+    conversations,
     events,
     hls,
     media,
@@ -54,6 +55,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         users.router,
         posts.router,
         notifications.router,
+        conversations.router,
         events.router,
         spaces.router,
         space_people.router,

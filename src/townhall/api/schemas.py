@@ -65,6 +65,7 @@ class UserSummary(BaseModel):
     username: str
     display_name: str
     avatar_url: str | None
+    live_space_id: str | None = None
 
 
 class Post(BaseModel):

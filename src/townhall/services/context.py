@@ -28,3 +28,7 @@ class ServiceContext:
     tokens: ExpiringCache[str, Principal]
     """token hash -> principal, trusted for `settings.token_cache_s`."""
     reaction_permits: ReactionPermits
+    message_limiter: SlidingWindowLimiter
+    """Direct messages sent, per user (domain/messages.py: MESSAGES_PER_MINUTE)."""
+    message_address_limiter: SlidingWindowLimiter
+    """Direct messages sent, per client address (MESSAGES_PER_MINUTE_PER_ADDRESS)."""

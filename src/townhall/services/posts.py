@@ -15,6 +15,7 @@ from townhall.services.views import Page, PostView, post_views, posts_with_autho
 from townhall.storage import posts as post_store
 from townhall.storage import social as social_store
 from townhall.storage.posts import PostWithAuthor
+from townhall.storage.spaces import live_spaces_of
 from townhall.storage.tables import PostRow
 from townhall.types import UserId
 
@@ -79,7 +80,8 @@ def home_timeline(
         entries, next_cursor = _page(
             post_store.home_timeline(uow.session, user_id, before_id, page_size + 1), page_size
         )
-    return Page(data=posts_with_authors_views(entries), next_cursor=next_cursor)
+        live = live_spaces_of(uow.session, {entry.author_id for entry in entries})
+    return Page(data=posts_with_authors_views(entries, live), next_cursor=next_cursor)
 
 
 def user_posts(

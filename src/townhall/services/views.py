@@ -44,6 +44,8 @@ class UserSummary:
     username: str
     display_name: str
     avatar_url: str | None
+    live_space_id: int | None = None
+    """The live Space they host or speak in: the avatar's live ring (docs/api-extensions.md)."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,18 @@ def user_summary(row: UserRow) -> UserSummary:
 
 
 def user_summaries(session: Session, user_ids: set[int]) -> dict[int, UserSummary]:
-    """Only the four columns a summary shows: lists of posts and people stay cheap."""
+    """Only the four columns a summary shows, and live Spaces in one more query: lists of
+    posts and people stay cheap."""
+    from townhall.storage.spaces import live_spaces_of
+
+    live = live_spaces_of(session, user_ids)
     return {
         user_id: UserSummary(
             id=user_id,
             username=username,
             display_name=display_name,
             avatar_url=media_url(avatar_path),
+            live_space_id=live.get(user_id),
         )
         for user_id, username, display_name, avatar_path in user_store.summary_rows(
             session, user_ids
@@ -170,8 +177,12 @@ def post_views(session: Session, rows: list[PostRow]) -> list[PostView]:
     return [_post_view(row, authors.get(row.author_id)) for row in rows]
 
 
-def posts_with_authors_views(entries: list[PostWithAuthor]) -> list[PostView]:
-    """Views of posts whose authors' summaries came in the same rows."""
+def posts_with_authors_views(
+    entries: list[PostWithAuthor], live: dict[int, int] | None = None
+) -> list[PostView]:
+    """Views of posts whose authors' summaries came in the same rows; `live` maps author
+    ids to the live Space each hosts or speaks in (see `live_spaces_of`)."""
+    live = live or {}
     return [
         _post_view(
             entry,
@@ -180,6 +191,7 @@ def posts_with_authors_views(entries: list[PostWithAuthor]) -> list[PostView]:
                 username=entry.username,
                 display_name=entry.display_name,
                 avatar_url=media_url(entry.avatar_path),
+                live_space_id=live.get(entry.author_id),
             ),
         )
         for entry in entries

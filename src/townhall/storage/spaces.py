@@ -202,15 +202,30 @@ def live_space_of_host(session: Session, host_id: int) -> SpaceRow | None:
 
 
 def live_spaces_of(session: Session, user_ids: set[int]) -> dict[int, int]:
-    """user id -> the live Space they host, for the avatars' live ring."""
+    """user id -> the live Space they host or speak in, for the avatars' live ring.
+
+    Two queries whatever the number of users; hosting wins over speaking elsewhere.
+    """
     if not user_ids:
         return {}
-    rows = session.execute(
+    speaking = session.execute(
+        select(SpaceParticipantRow.user_id, SpaceParticipantRow.space_id)
+        .join(SpaceRow, SpaceRow.id == SpaceParticipantRow.space_id)
+        .where(
+            SpaceParticipantRow.user_id.in_(user_ids),
+            SpaceParticipantRow.present.is_(True),
+            SpaceParticipantRow.role.in_(("cohost", "speaker")),
+            SpaceRow.state == "live",
+        )
+    )
+    found = {user_id: space_id for user_id, space_id in speaking}
+    hosting = session.execute(
         select(SpaceRow.host_id, SpaceRow.id).where(
             SpaceRow.host_id.in_(user_ids), SpaceRow.state == "live"
         )
     )
-    return {host_id: space_id for host_id, space_id in rows}
+    found.update({host_id: space_id for host_id, space_id in hosting})
+    return found
 
 
 # Invites, bans, reminders ---------------------------------------------------------------

@@ -347,3 +347,48 @@ class MediaLeaseRow(Base):
     node_url: Mapped[str] = mapped_column(String(200))
     epoch: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConversationRow(Base):
+    """A one-to-one direct-message conversation; `pair_key` keeps it unique per pair."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("pair_key", name="uq_conversations_pair_key"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    pair_key: Mapped[str] = mapped_column(String(41))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    activity_id: Mapped[int] = mapped_column(BigInteger)
+    """The newest message id, or the conversation's own id before any: the list's order
+    and cursor (ids grow with time)."""
+
+
+class ConversationMemberRow(Base):
+    __tablename__ = "conversation_members"
+    __table_args__ = (Index("ix_conversation_members_user_id", "user_id"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_read_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Messages with a larger id than this, from someone else, are unread."""
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    space_id: Mapped[int | None] = mapped_column(
+        ForeignKey("spaces.id", ondelete="SET NULL"), nullable=True
+    )
+    invite_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """Set when the message carries a host's invite to speak (or co-host) in `space_id`."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -38,6 +38,7 @@ function withQuery(path, query) {
 
 const user = (username) => `/api/v1/users/${encodeURIComponent(username)}`;
 const spacePath = (id) => `/api/v1/spaces/${encodeURIComponent(id)}`;
+const conversationPath = (id) => `/api/v1/conversations/${encodeURIComponent(id)}`;
 
 /**
  * Builds the client. onUnauthenticated runs when a call meant for a logged-in
@@ -119,6 +120,20 @@ export function createApi({ onUnauthenticated }) {
       request("POST", "/api/v1/posts", { json: spaceId ? { text, space_id: spaceId } : { text } }),
     post: (id, signal) => request("GET", `/api/v1/posts/${encodeURIComponent(id)}`, { signal }),
     timeline: (cursor, signal) => request("GET", "/api/v1/timeline", { query: { cursor }, signal }),
+
+    liveSpacesOfFollowed: (signal) => request("GET", "/api/v1/timeline/live-spaces", { signal }),
+
+    conversations: (cursor, signal) =>
+      request("GET", "/api/v1/conversations", { query: { cursor }, signal }),
+    /** to: {username} or {user_ids: [id]}; the existing conversation when there is one. */
+    startConversation: (to) => request("POST", "/api/v1/conversations", { json: to }),
+    conversation: (id, signal) => request("GET", conversationPath(id), { signal }),
+    messages: (id, cursor, signal) =>
+      request("GET", `${conversationPath(id)}/messages`, { query: { cursor }, signal }),
+    /** fields: {text, space_id?, invite_role?} */
+    sendMessage: (id, fields) =>
+      request("POST", `${conversationPath(id)}/messages`, { json: fields }),
+    markConversationRead: (id) => request("POST", `${conversationPath(id)}/read`),
 
     notifications: (cursor, signal, limit) =>
       request("GET", "/api/v1/notifications", { query: { cursor, limit }, signal }),

@@ -13,6 +13,7 @@
  */
 
 import { createApi } from "./api.js";
+import { refreshRings } from "./components/live-ring.js";
 import { createShell } from "./components/shell.js";
 import { h } from "./dom.js";
 import { EventStream, eventsUrl } from "./events.js";
@@ -20,6 +21,7 @@ import { relativeTime } from "./format.js";
 import { followersPage, followingPage } from "./pages/connections.js";
 import { homePage } from "./pages/home.js";
 import { loginPage, nextPath, signupPage } from "./pages/login.js";
+import { conversationPage, messagesPage } from "./pages/messages.js";
 import { notFoundPage } from "./pages/notfound.js";
 import { notificationsPage } from "./pages/notifications.js";
 import { profilePage } from "./pages/profile.js";
@@ -35,6 +37,8 @@ const ROUTES = [
   { path: "/signup", page: signupPage, guest: true },
   { path: "/home", page: homePage },
   { path: "/notifications", page: notificationsPage },
+  { path: "/messages", page: messagesPage },
+  { path: "/messages/:conversation_id", page: conversationPage },
   { path: "/spaces", page: spacesPage },
   { path: "/settings", page: settingsPage },
   { path: "/u/:username", page: profilePage },
@@ -46,6 +50,8 @@ const ROUTES = [
 const NOTIFICATIONS_PATH = "/notifications";
 const UNREAD_SCAN_LIMIT = 50;
 const RELATIVE_TIME_REFRESH_MS = 60_000;
+/** How often the live rings on screen check that their Spaces are still live. */
+const RING_REFRESH_MS = 10_000;
 const TOAST_MS = 4000;
 
 function createAnnouncer(region) {
@@ -101,6 +107,7 @@ async function boot() {
     session.setMe(user);
     events.start();
     refreshUnread();
+    refreshMessagesUnread();
   }
 
   function signedOut({ expired }) {
@@ -137,6 +144,21 @@ async function boot() {
     }
   }
 
+  let messagesTimer = null;
+  /** Sums the unread counts of your latest conversations; coalesces bursts of events. */
+  function refreshMessagesUnread() {
+    clearTimeout(messagesTimer);
+    messagesTimer = setTimeout(async () => {
+      if (!session.me) return;
+      try {
+        const page = await api.conversations(null);
+        session.setMessagesUnread(page.data.reduce((sum, c) => sum + c.unread_count, 0));
+      } catch {
+        // The badge stays as it was; the next message or page load corrects it.
+      }
+    }, 250);
+  }
+
   const api = createApi({ onUnauthenticated: () => signedOut({ expired: true }) });
 
   events.addEventListener("notification", (event) => {
@@ -144,7 +166,17 @@ async function boot() {
     session.setUnread(session.unread + 1);
     announce(describeNotification(event.detail));
   });
+  events.addEventListener("conversation.read", refreshMessagesUnread);
+  events.addEventListener("message", (event) => {
+    refreshMessagesUnread();
+    const message = event.detail.data ?? {};
+    if (message.sender_id === session.me?.id) return;
+    if (location.pathname.startsWith("/messages")) return;
+    const who = message.sender ? `@${message.sender.username}` : "Someone";
+    announce(message.space_id ? `${who} sent you a Space.` : `New message from ${who}.`);
+  });
   events.addEventListener("resync", refreshUnread);
+  events.addEventListener("resync", refreshMessagesUnread);
   events.addEventListener("unauthenticated", () => signedOut({ expired: true }));
   session.addEventListener("change", paintTitle);
 
@@ -208,6 +240,10 @@ async function boot() {
   router = new Router(ROUTES, render);
   if (session.me) signedIn(session.me);
   router.start();
+
+  setInterval(() => {
+    if (document.visibilityState === "visible") refreshRings(api, main).catch(() => {});
+  }, RING_REFRESH_MS);
 
   setInterval(() => {
     for (const time of document.querySelectorAll("time[data-relative]")) {

@@ -2,10 +2,15 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 import townhall
+from townhall.api.auth import Services
+from townhall.api.share_meta import with_share_meta
+from townhall.domain.errors import DomainError
+from townhall.ids import parse_id_text
+from townhall.services import spaces
 
 WEBCLIENT_DIR = Path(__file__).resolve().parent.parent.parent / "webclient"
 INDEX_HTML = WEBCLIENT_DIR / "index.html"
@@ -23,7 +28,8 @@ CLIENT_PAGES = (
     "/u/{username}",
     "/u/{username}/followers",
     "/u/{username}/following",
-    "/s/{space_id}",
+    "/messages",
+    "/messages/{conversation_id}",
 )
 
 
@@ -35,6 +41,23 @@ def _shell() -> HTMLResponse:
 
 for _path in CLIENT_PAGES:
     router.add_api_route(_path, _shell, methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/s/{space_id}", response_class=HTMLResponse)
+def share_page(space_id: str, request: Request, ctx: Services) -> HTMLResponse:
+    """The shell with the Space's link-preview tags; an unknown Space gets the plain shell
+    (the client shows its own "not found")."""
+    shell = _shell()
+    parsed = parse_id_text(space_id)
+    if parsed is None:
+        return shell
+    try:
+        view = spaces.get_space(ctx, parsed, None)
+    except DomainError:
+        return shell
+    base_url = str(request.base_url).rstrip("/")
+    html = with_share_meta(INDEX_HTML.read_text(encoding="utf-8"), view, base_url)
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/favicon.ico")

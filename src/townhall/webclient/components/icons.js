@@ -9,6 +9,10 @@ const SHAPES = {
     ["path", { d: "M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21M8.5 21h7" }],
   ],
   bell: [["path", { d: "M6 17v-6a6 6 0 1 1 12 0v6l1.5 2h-15zM10 21.5h4" }]],
+  mail: [
+    ["rect", { x: 3, y: 5, width: 18, height: 14, rx: 2 }],
+    ["path", { d: "M3.5 6.5 12 13l8.5-6.5" }],
+  ],
   user: [
     ["circle", { cx: 12, cy: 8, r: 4 }],
     ["path", { d: "M4 21a8 8 0 0 1 16 0" }],

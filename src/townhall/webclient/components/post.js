@@ -5,7 +5,8 @@
 
 import { h } from "../dom.js";
 import { displayName, fullTime, relativeTime } from "../format.js";
-import { avatar } from "./avatar.js";
+import { avatarLink } from "./live-ring.js";
+import { spaceEmbedFor } from "./space-embed.js";
 
 export function profilePath(username) {
   return `/u/${encodeURIComponent(username)}`;
@@ -29,13 +30,17 @@ export function timeAgo(iso) {
   return h("time", { datetime: iso, title: fullTime(iso), "data-relative": "" }, relativeTime(iso));
 }
 
-export function postItem(post) {
+/**
+ * ctx (optional) lets a post that carries or links a Space show its live card;
+ * exceptSpaceId names a Space not to show a card of (the page's own).
+ */
+export function postItem(post, ctx = null, { exceptSpaceId = null } = {}) {
   const author = post.author ?? { username: "unknown", display_name: "Unknown" };
   const href = profilePath(author.username);
   return h(
     "article",
     { class: "post", "data-post-id": post.id },
-    h("a", { class: "post-avatar", href, tabindex: "-1", "aria-hidden": "true" }, avatar(author)),
+    avatarLink(author, { href, className: "post-avatar" }),
     h(
       "div",
       { class: "post-body" },
@@ -54,6 +59,7 @@ export function postItem(post) {
       ),
       h("p", { class: "post-text" }, post.text),
       clipPlayer(post.text),
+      ctx ? spaceEmbedFor(ctx, post, { exceptSpaceId }) : null,
     ),
   );
 }

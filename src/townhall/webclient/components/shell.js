@@ -54,6 +54,13 @@ export function createShell({ session, events, onLogout }) {
     badgeCount,
     h("span", { class: "visually-hidden" }, " unread"),
   );
+  const messagesCount = h("span", { class: "badge-count" });
+  const messagesBadge = h(
+    "span",
+    { class: "badge", hidden: true },
+    messagesCount,
+    h("span", { class: "visually-hidden" }, " unread"),
+  );
   const profileLink = navLink("/home", "user", "Profile");
   const nav = h(
     "nav",
@@ -64,6 +71,7 @@ export function createShell({ session, events, onLogout }) {
       navLink("/home", "home", "Home"),
       navLink("/spaces", "spaces", "Spaces"),
       navLink("/notifications", "bell", "Notifications", badge),
+      navLink("/messages", "mail", "Messages", messagesBadge),
       profileLink,
       navLink("/settings", "settings", "Settings"),
     ),
@@ -108,6 +116,9 @@ export function createShell({ session, events, onLogout }) {
     const unread = session.unread;
     badge.hidden = unread === 0;
     badgeCount.textContent = unread > 99 ? "99+" : String(unread);
+    const dms = session.messagesUnread;
+    messagesBadge.hidden = dms === 0;
+    messagesCount.textContent = dms > 99 ? "99+" : String(dms);
   }
 
   function paintConnection() {

@@ -43,7 +43,8 @@ function postNode(room, { pinned }) {
   node.update = (post) => {
     current = post;
     if (shownId !== post.id) {
-      slot.replaceChildren(postItem(post));
+      // A card of another Space the post links; not of this one, which is the page.
+      slot.replaceChildren(postItem(post, room.ctx, { exceptSpaceId: room.id }));
       shownId = post.id;
     }
     const isPinned = pinned || room.pinned.has(post.id);

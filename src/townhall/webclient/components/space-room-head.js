@@ -19,7 +19,8 @@ const CONNECTION_TEXT = {
 const STATE_TEXT = { live: "Live", scheduled: "Scheduled", ended: "Ended" };
 const COPIED_MS = 3000;
 
-export function roomHeader(room, { onLeave, onEnd }) {
+/** onShare, when given, replaces the plain copy-the-link Share (the share dialog). */
+export function roomHeader(room, { onLeave, onEnd, onShare = null }) {
   const heading = h("h1", { tabindex: "-1", class: "room-title" }, "Loading Space…");
   const stateChip = h("span", { class: "state-chip" });
   const count = h("span", { class: "room-count" });
@@ -77,7 +78,7 @@ export function roomHeader(room, { onLeave, onEnd }) {
     }, COPIED_MS);
   }
 
-  shareButton.addEventListener("click", share);
+  shareButton.addEventListener("click", () => (onShare ? onShare() : share()));
   leaveButton.addEventListener("click", onLeave);
   endButton.addEventListener("click", onEnd);
 

@@ -2,8 +2,8 @@
 
 import { h } from "../dom.js";
 import { displayName } from "../format.js";
-import { avatar } from "./avatar.js";
 import { followButton } from "./follow-button.js";
+import { avatarLink } from "./live-ring.js";
 import { profilePath } from "./post.js";
 
 export function userCard(ctx, user) {
@@ -17,7 +17,7 @@ export function userCard(ctx, user) {
   return h(
     "div",
     { class: "user-card" },
-    h("a", { href, tabindex: "-1", "aria-hidden": "true" }, avatar(user)),
+    avatarLink(user, { href }),
     h(
       "div",
       { class: "user-card-body" },

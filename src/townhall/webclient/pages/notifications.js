@@ -4,7 +4,7 @@
  */
 
 import { h } from "../dom.js";
-import { avatar } from "../components/avatar.js";
+import { avatarLink } from "../components/live-ring.js";
 import { pagedList } from "../components/feed.js";
 import { icon } from "../components/icons.js";
 import { profilePath, timeAgo } from "../components/post.js";
@@ -68,11 +68,10 @@ function notificationItem(notification) {
       icon(KIND_ICON[notification.kind] ?? "bell", 20),
     ),
     notification.actor
-      ? h(
-          "a",
-          { href: profilePath(notification.actor.username), tabindex: "-1", "aria-hidden": "true" },
-          avatar(notification.actor, "sm"),
-        )
+      ? avatarLink(notification.actor, {
+          href: profilePath(notification.actor.username),
+          size: "sm",
+        })
       : null,
     h(
       "p",

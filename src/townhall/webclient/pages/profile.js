@@ -9,6 +9,7 @@ import { h, replace } from "../dom.js";
 import { avatar } from "../components/avatar.js";
 import { pagedList } from "../components/feed.js";
 import { followButton } from "../components/follow-button.js";
+import { avatarLink } from "../components/live-ring.js";
 import { menuButton } from "../components/menu.js";
 import { postItem, profilePath } from "../components/post.js";
 import { profileEditor } from "../components/profile-editor.js";
@@ -62,7 +63,10 @@ export function profilePage(ctx) {
     ctx.setTitle(`${name} (@${user.username})`);
     heading.textContent = name;
     handle.textContent = `@${user.username}`;
-    replace(picture, avatar(user, "xl"));
+    replace(
+      picture,
+      user.live_space_id ? avatarLink(user, { size: "xl" }) : avatar(user, "xl"),
+    );
     bio.textContent = user.bio ?? "";
     bio.hidden = !user.bio;
     const rel = user.relationship;
@@ -168,7 +172,7 @@ export function profilePage(ctx) {
 
   const posts = pagedList({
     load: (cursor, signal) => ctx.api.userPosts(username, cursor, signal),
-    renderItem: postItem,
+    renderItem: (post) => postItem(post, ctx),
     label: `Posts by @${username}`,
     empty: "No posts yet.",
     signal: ctx.signal,

@@ -36,6 +36,7 @@ import { postsPanel } from "../components/space-posts.js";
 import { reactionLayer } from "../components/space-reactions.js";
 import { replayPlayer } from "../components/space-replay.js";
 import { roomHeader } from "../components/space-room-head.js";
+import { openShareDialog } from "../components/space-share.js";
 import { inviteBanner, roomControls, roomNotice } from "../components/space-room-panels.js";
 import { applyFrame, createRoom } from "../components/space-room-state.js";
 import { stagePanels } from "../components/space-stage.js";
@@ -67,7 +68,11 @@ export function spaceRoomPage(ctx) {
 
   // ---- the page's parts ----
 
-  const header = roomHeader(room, { onLeave: leave, onEnd: end });
+  const header = roomHeader(room, {
+    onLeave: leave,
+    onEnd: end,
+    onShare: () => openShareDialog(room),
+  });
   const audio = myId ? roomAudio(room) : null;
   const hls = myId ? null : hlsPlayer(room);
   const notice = roomNotice(room, {
