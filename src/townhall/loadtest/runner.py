@@ -1,0 +1,305 @@
+"""`townhall loadtest`: set up, run the client processes, send reactions, summarize.
+
+```
+ this process                                            the deployment (--url)
+   sign-ups, a live Space, a speaker on stage  ── HTTP ──>  API
+   speaker: click track                        ── RTP ──>   media
+   reactions at --reactions/s                  ── HTTP ──>  API
+   /proc/<--server-pid>/stat every second
+   │ spec on stdin, `go`, `stop`
+   └─> worker process x --procs (townhall.loadtest.worker)
+         WebSocket listeners: POST /join, events socket <── WS ───
+         WebRTC listeners: POST /join, rtc/listen        <── RTP ──
+         HLS players: playlist every target duration,    <── HTTP ─ (nginx or the nodes)
+                      each new segment once
+```
+
+Phases: set-up, joins (progress every second), the measured window (--duration, reactions
+sent), then every process reports and this one prints the table.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from townhall.loadtest import origin_log
+from townhall.loadtest.cpu import CpuSampler
+from townhall.loadtest.deployment import (
+    SetupError,
+    bring_on_stage,
+    check_live,
+    end_space,
+    expect,
+    open_space,
+    signup_many,
+)
+from townhall.loadtest.http import Client
+from townhall.loadtest.plan import REACTIONS_PER_USER_PER_S, Account, WorkerSpec, split
+from townhall.loadtest.reactions import Reactor, latency_ms
+from townhall.loadtest.report import all_errors, merge_hls, merge_rtc, merge_ws
+from townhall.loadtest.speaker import Speaker
+from townhall.loadtest.stats import summarize
+
+PROGRESS_EVERY_S = 1.0
+READY_SLACK_S = 60.0
+"""Joins may take this long past what --join-rate alone would take."""
+DRAIN_S = 2.0
+"""After the window, frames still on their way count."""
+PLAYLIST_WAIT_S = 20.0
+FIRST_CLICK_WAIT_S = 15.0
+RESULT_TIMEOUT_S = 60.0
+WORKER_LINE_LIMIT_BYTES = 64 << 20
+
+
+class Worker:
+    """A client process and what it last said."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.progress: dict[str, Any] = {}
+        self.ready = asyncio.get_running_loop().create_future()
+        self.result: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(cls, spec: WorkerSpec) -> "Worker":
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "townhall.loadtest.worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=WORKER_LINE_LIMIT_BYTES,
+        )
+        worker = cls(process)
+        await worker.send(json.dumps(spec.to_json()))
+        return worker
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            message = json.loads(line)
+            event = message.pop("event")
+            if event == "progress":
+                self.progress = message
+            elif event == "ready":
+                self.progress = message
+                if not self.ready.done():
+                    self.ready.set_result(None)
+            elif event == "result" and not self.result.done():
+                self.result.set_result(message)
+        for future in (self.ready, self.result):
+            if not future.done():
+                future.set_exception(RuntimeError(f"worker exited ({self.process.returncode})"))
+
+    async def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        await self.process.wait()
+
+
+class Progress:
+    """One line a second: who joined, events and requests a second, errors, server CPU."""
+
+    def __init__(self, args: argparse.Namespace, cpu: CpuSampler, out: Callable[[str], None]):
+        self.args = args
+        self.cpu = cpu
+        self.out = out
+        self.start = time.monotonic()
+        self._last: tuple[float, int, int] | None = None
+        self.reactor: Reactor | None = None
+
+    def line(self, phase: str, workers: list[Worker]) -> None:
+        self.cpu.sample()
+        total: dict[str, int] = {}
+        for worker in workers:
+            for key, value in worker.progress.items():
+                total[key] = total.get(key, 0) + value
+        now = time.monotonic()
+        frames, requests = total.get("ws_frames", 0), total.get("hls_requests", 0)
+        events_s = requests_s = 0.0
+        if self._last is not None:
+            then, frames_then, requests_then = self._last
+            events_s = (frames - frames_then) / max(now - then, 1e-9)
+            requests_s = (requests - requests_then) / max(now - then, 1e-9)
+        self._last = (now, frames, requests)
+        a = self.args
+        errors = sum(total.get(k, 0) for k in ("ws_errors", "rtc_errors", "hls_errors"))
+        parts = [f"[{now - self.start:5.0f}s] {phase:<7}"]
+        if a.ws:
+            parts.append(f"ws {total.get('ws_open', 0)}/{a.ws} ({events_s:.0f} ev/s)")
+        if a.webrtc:
+            parts.append(f"rtc {total.get('rtc_media', 0)}/{a.webrtc}")
+        if a.hls:
+            parts.append(
+                f"hls {total.get('hls_playing', 0)}/{a.hls} ({requests_s:.0f} req/s, "
+                f"{total.get('hls_stalls', 0)} stalls)"
+            )
+        if self.reactor is not None:
+            parts.append(f"reactions {len(self.reactor.sent)}")
+            errors += sum(self.reactor.errors.values())
+        parts.append(f"errors {errors}")
+        if self.cpu.latest_pct:
+            parts.append(
+                "cpu " + " ".join(f"{pid}:{pct:.0f}%" for pid, pct in self.cpu.latest_pct.items())
+            )
+        if not self.args.quiet:
+            self.out(" | ".join(parts))
+
+
+async def _every_second(progress: Progress, phase: str, workers: list[Worker]) -> None:
+    while True:
+        progress.line(phase, workers)
+        await asyncio.sleep(PROGRESS_EVERY_S)
+
+
+async def _set_up(
+    args: argparse.Namespace, http: Client, out: Callable[[str], None]
+) -> tuple[str, Account | None, Speaker | None, list[Account], list[Account], list[Account]]:
+    """The Space (ours or --space), the speaker, and the listeners' and reactors' accounts."""
+    reactors_needed = math.ceil(args.reactions / REACTIONS_PER_USER_PER_S)
+    extra_reactors = max(0, reactors_needed - args.ws)
+    own_space = args.space is None
+    total = args.ws + args.webrtc + extra_reactors + (2 if own_space else 0)
+    started = time.monotonic()
+
+    def signed_up(done: int) -> None:
+        if not args.quiet and (done % 50 == 0 or done == total):
+            rate = done / max(time.monotonic() - started, 1e-9)
+            out(f"set-up: {done}/{total} accounts signed up ({rate:.0f}/s)")
+
+    accounts = await signup_many(http, total, args.password, args.signup_concurrency, signed_up)
+    host = speaker_account = None
+    if own_space:
+        host, speaker_account, *accounts = accounts
+        space_id = await open_space(http, host, "Load test")
+        await bring_on_stage(http, host, speaker_account, space_id)
+        out(f"set-up: Space {space_id} is live; the speaker publishes a click every 2 s")
+    else:
+        space_id = args.space
+        await check_live(http, space_id, accounts[0].token)
+    ws_accounts = accounts[: args.ws]
+    rtc_accounts = accounts[args.ws : args.ws + args.webrtc]
+    extra = accounts[args.ws + args.webrtc :]
+    for account in extra:
+        joined = await http.request("POST", f"/api/v1/spaces/{space_id}/join", token=account.token)
+        expect(joined, 200, "reactor join")
+    reactors = (ws_accounts + extra)[: max(reactors_needed, 1)] if args.reactions else []
+    speaker = None
+    if own_space:
+        assert speaker_account is not None
+        speaker = Speaker()
+        await speaker.publish(http, speaker_account, space_id)
+        deadline = time.monotonic() + FIRST_CLICK_WAIT_S
+        while not speaker.clicks:
+            if time.monotonic() > deadline:
+                raise SetupError("the speaker sent no audio (WebRTC did not connect)")
+            await asyncio.sleep(0.1)
+    if args.hls:
+        await _wait_for_playlist(http, space_id)
+    return space_id, host, speaker, ws_accounts, rtc_accounts, reactors
+
+
+async def _wait_for_playlist(http: Client, space_id: str) -> None:
+    deadline = time.monotonic() + PLAYLIST_WAIT_S
+    path = f"/spaces/{space_id}/hls/index.m3u8"
+    while True:
+        response = await http.request("GET", path)
+        if response.status == 200 and b".ts" in response.body:
+            return
+        if time.monotonic() > deadline:
+            raise SetupError(f"no HLS playlist with a segment at {path} (HTTP {response.status})")
+        await asyncio.sleep(0.5)
+
+
+async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[str, Any]:
+    http = Client(args.url, connections=max(4, args.signup_concurrency))
+    cpu = CpuSampler(args.server_pid)
+    cpu.start()
+    log_offsets = origin_log.sizes(args.origin_access_log)
+    workers: list[Worker] = []
+    speaker: Speaker | None = None
+    host: Account | None = None
+    space_id = ""
+    try:
+        space_id, host, speaker, ws_accounts, rtc_accounts, reactors = await _set_up(
+            args, http, out
+        )
+        specs = split(args, space_id, ws_accounts, rtc_accounts)
+        workers = [await Worker.start(spec) for spec in specs]
+        progress = Progress(args, cpu, out)
+        ticker = asyncio.create_task(_every_second(progress, "joining", workers))
+        joins_s = (args.ws + args.webrtc) / args.join_rate
+        await asyncio.wait_for(
+            asyncio.gather(*(worker.ready for worker in workers)), joins_s + READY_SLACK_S
+        )
+        ticker.cancel()
+        cpu.start()  # server CPU over the measured window only
+        reactor = Reactor(http, space_id, reactors)
+        progress.reactor = reactor
+        for worker in workers:
+            await worker.send("go")
+        window_start = time.monotonic()
+        ticker = asyncio.create_task(_every_second(progress, "measure", workers))
+        await reactor.run(args.reactions, window_start + args.duration)
+        await asyncio.sleep(max(0.0, window_start + args.duration - time.monotonic()))
+        window_end = time.monotonic()
+        for worker in workers:
+            await worker.send("end")
+        cpu.sample()
+        server_cpu = cpu.result()
+        await reactor.drain()
+        await asyncio.sleep(DRAIN_S)
+        ticker.cancel()
+        for worker in workers:
+            await worker.send("stop")
+        results = await asyncio.wait_for(
+            asyncio.gather(*(worker.result for worker in workers)), RESULT_TIMEOUT_S
+        )
+    finally:
+        for worker in workers:
+            await worker.stop()
+        if speaker is not None:
+            await speaker.close()
+        if host is not None and space_id and not args.keep_space:
+            with contextlib.suppress(Exception):
+                await end_space(http, host, space_id)
+        http.close()
+    origin = origin_log.count_since(log_offsets) if args.origin_access_log else None
+    clicks = speaker.clicks_between(window_start, window_end) if speaker is not None else []
+    frames = [frame for r in results for frame in r["ws"]["reaction_frames"]]
+    reacted = latency_ms(reactor.sent, frames)
+    summary: dict[str, Any] = {
+        "settings": {
+            key: getattr(args, key)
+            for key in ("url", "ws", "webrtc", "hls", "reactions", "duration", "procs")
+        },
+        "space_id": space_id,
+        "window_s": window_end - window_start,
+        "ws": merge_ws([r["ws"] for r in results]),
+        "reactions": {
+            "sent": len(reactor.sent),
+            "rate_per_s": len(reactor.sent) / max(window_end - window_start, 1e-9),
+            "reactors": len(reactors),
+            "accepted": reacted["accepted"],
+            "undelivered": reacted["undelivered"],
+            "errors": dict(reactor.errors),
+            "latency_ms": summarize(reacted["latencies"]),
+        },
+        "webrtc": merge_rtc([r["rtc"] for r in results], clicks),
+        "hls": merge_hls([r["hls"] for r in results], (window_start, window_end), origin),
+        "server_cpu": server_cpu,
+    }
+    summary["errors"] = all_errors(summary)
+    return summary
