@@ -127,6 +127,7 @@ class HlsCrowd:
         """(player, segment name or None for the playlist, segment duration, due time)."""
         self._parsed: dict[bytes, Playlist] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._connections: list[Connection] = []
 
     @property
     def playing(self) -> int:
@@ -141,15 +142,29 @@ class HlsCrowd:
             return
         self._tasks.append(asyncio.create_task(self._schedule()))
         for _ in range(self.connection_count):
-            self._tasks.append(asyncio.create_task(self._fetch(Connection(self.origin))))
+            connection = Connection(self.origin)
+            self._connections.append(connection)
+            self._tasks.append(asyncio.create_task(self._fetch(connection)))
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for connection in self._connections:
+            connection.close()
 
     async def _schedule(self) -> None:
         """Puts each player's playlist request in the queue when it is due, forever."""
+        # The pace is the playlist's target duration: read it once before any player starts.
+        probe = Connection(self.origin)
+        try:
+            response = await probe.request("GET", self.playlist_path)
+            if response.status == 200:
+                self._parse(response.body)
+        except HttpError:
+            pass  # the players will count the error
+        finally:
+            probe.close()
         start = time.monotonic()
         heap: list[tuple[float, int]] = []
         for i, player in enumerate(self.players):

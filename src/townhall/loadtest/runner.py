@@ -117,7 +117,7 @@ class Progress:
         self.cpu = cpu
         self.out = out
         self.start = time.monotonic()
-        self._last: tuple[float, int, int] | None = None
+        self._last: tuple[float, int, int, int] | None = None
         self.reactor: Reactor | None = None
 
     def line(self, phase: str, workers: list[Worker]) -> None:
@@ -128,12 +128,15 @@ class Progress:
                 total[key] = total.get(key, 0) + value
         now = time.monotonic()
         frames, requests = total.get("ws_frames", 0), total.get("hls_requests", 0)
-        events_s = requests_s = 0.0
+        cpu_ms = total.get("cpu_ms", 0)
+        events_s = requests_s = clients_pct = 0.0
         if self._last is not None:
-            then, frames_then, requests_then = self._last
-            events_s = (frames - frames_then) / max(now - then, 1e-9)
-            requests_s = (requests - requests_then) / max(now - then, 1e-9)
-        self._last = (now, frames, requests)
+            then, frames_then, requests_then, cpu_then = self._last
+            elapsed = max(now - then, 1e-9)
+            events_s = (frames - frames_then) / elapsed
+            requests_s = (requests - requests_then) / elapsed
+            clients_pct = (cpu_ms - cpu_then) / 10 / elapsed
+        self._last = (now, frames, requests, cpu_ms)
         a = self.args
         errors = sum(total.get(k, 0) for k in ("ws_errors", "rtc_errors", "hls_errors"))
         parts = [f"[{now - self.start:5.0f}s] {phase:<7}"]
@@ -150,6 +153,7 @@ class Progress:
             parts.append(f"reactions {len(self.reactor.sent)}")
             errors += sum(self.reactor.errors.values())
         parts.append(f"errors {errors}")
+        parts.append(f"client cpu {clients_pct:.0f}%")
         if self.cpu.latest_pct:
             parts.append(
                 "cpu " + " ".join(f"{pid}:{pct:.0f}%" for pid, pct in self.cpu.latest_pct.items())
@@ -300,6 +304,7 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
         "webrtc": merge_rtc([r["rtc"] for r in results], clicks),
         "hls": merge_hls([r["hls"] for r in results], (window_start, window_end), origin),
         "server_cpu": server_cpu,
+        "client_cpu_s": [r["cpu_s"] for r in results],
     }
     summary["errors"] = all_errors(summary)
     return summary

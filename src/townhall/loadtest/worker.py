@@ -60,6 +60,7 @@ async def run(spec: WorkerSpec) -> None:
             "hls_requests": hls.stats.playlist_fetches + hls.stats.segment_fetches,
             "hls_errors": sum(hls.stats.errors.values()),
             "hls_stalls": hls.stalls,
+            "cpu_ms": round(time.process_time() * 1000),
         }
 
     async def report_progress() -> None:
@@ -96,7 +97,13 @@ async def run(spec: WorkerSpec) -> None:
     await ws.close_all()
     await rtc.close_all()
     http.close()
-    emit("result", ws=ws.result(), rtc=rtc.result(), hls=hls.result())
+    emit(
+        "result",
+        ws=ws.result(),
+        rtc=rtc.result(),
+        hls=hls.result(),
+        cpu_s=time.process_time(),
+    )
 
 
 def main() -> None:
