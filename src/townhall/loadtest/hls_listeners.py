@@ -5,10 +5,14 @@ over the deployment's players), starts three segments behind the live edge as pl
 then fetches every new segment once, one at a time, in order. A player's buffer runs down
 in real time: a segment that arrives after the buffer ran dry is a stall (a real player
 would have stopped). Requests go through a few keep-alive connections shared by all
-players of the process, so the load tester's own cost per request stays small.
+players of the process (a pool for playlists, a bigger one for segments), so the load
+tester's own cost per request stays small. A request waits for a free connection: that
+wait is the *queue wait* in the report, large when the pool is too small for the origin's
+answer times.
 
 ```
- scheduler (one task): heap of (due, player) ──> request queue ──> N connection tasks
+ scheduler (one task): heap of (due, player) ──> playlist queue ──> N/4 connection tasks
+ player.on_playlist: new segments, one at a time ──> segment queue ──> N connection tasks
                                                                        │
  player.on_playlist / on_segment  <── response, latency, status ───────┘
 ```
@@ -29,6 +33,10 @@ DEFAULT_TARGET_DURATION_S = 1.0
 LIVE_EDGE_SEGMENTS = 3
 """Players start this many segments behind the end of a live playlist (RFC 8216 6.3.3)."""
 SCHEDULER_TICK_S = 0.005
+PLAYLIST_SHARE = 4
+"""Playlists get a quarter as many connections as segments: they come from a cache that
+never makes them wait, while a new segment may wait for the cache's one origin request
+(nginx's proxy_cache_lock rechecks every 500 ms)."""
 PARSED_PLAYLISTS_KEPT = 16
 
 
@@ -62,6 +70,10 @@ def parse_playlist(body: bytes) -> Playlist:
     return Playlist(target, tuple(segments), sequence, ended)
 
 
+Requests = asyncio.Queue[tuple["Player", str | None, float, float]]
+"""(player, segment name or None for the playlist, segment duration, due time)."""
+
+
 class Player:
     """One simulated listener's state; no task of its own."""
 
@@ -69,6 +81,7 @@ class Player:
         "buffer_end",
         "busy",
         "first_segment_at",
+        "index",
         "next_sequence",
         "queue",
         "stall_s",
@@ -76,7 +89,8 @@ class Player:
         "started_at",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, index: int) -> None:
+        self.index = index
         self.started_at = 0.0
         self.first_segment_at: float | None = None
         self.next_sequence: int | None = None
@@ -117,17 +131,20 @@ class HlsCrowd:
         self.origin = Origin.parse(base_url)
         self.playlist_path = playlist_path
         self.directory = playlist_path.rsplit("/", 1)[0] + "/"
-        self.players = [Player() for _ in range(count)]
+        self.players = [Player(i) for i in range(count)]
         self.first_index = first_index
         self.total = max(total, 1)
-        self.connection_count = max(1, min(connections, count))
+        self.segment_connections = max(1, min(connections, count))
+        self.playlist_connections = max(1, self.segment_connections // PLAYLIST_SHARE)
         self.target_duration_s = DEFAULT_TARGET_DURATION_S
         self.stats = HlsStats()
-        self._requests: asyncio.Queue[tuple[Player, str | None, float, float]] = asyncio.Queue()
-        """(player, segment name or None for the playlist, segment duration, due time)."""
+        self._playlists: Requests = asyncio.Queue()
+        self._segments: Requests = asyncio.Queue()
         self._parsed: dict[bytes, Playlist] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._connections: list[Connection] = []
+        self._due: list[tuple[float, int]] = []
+        """Heap of (when, player index): the next playlist reload of each player."""
 
     @property
     def playing(self) -> int:
@@ -141,10 +158,14 @@ class HlsCrowd:
         if not self.players:
             return
         self._tasks.append(asyncio.create_task(self._schedule()))
-        for _ in range(self.connection_count):
-            connection = Connection(self.origin)
-            self._connections.append(connection)
-            self._tasks.append(asyncio.create_task(self._fetch(connection)))
+        for queue, count in (
+            (self._playlists, self.playlist_connections),
+            (self._segments, self.segment_connections),
+        ):
+            for _ in range(count):
+                connection = Connection(self.origin)
+                self._connections.append(connection)
+                self._tasks.append(asyncio.create_task(self._fetch(connection, queue)))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -166,25 +187,30 @@ class HlsCrowd:
         finally:
             probe.close()
         start = time.monotonic()
-        heap: list[tuple[float, int]] = []
+        heap = self._due
         for i, player in enumerate(self.players):
             phase = (self.first_index + i) / self.total * self.target_duration_s
             player.started_at = start + phase
             heap.append((start + phase, i))
         heapq.heapify(heap)
-        put = self._requests.put_nowait
+        put = self._playlists.put_nowait
         while True:
             now = time.monotonic()
             while heap and heap[0][0] <= now:
                 due, i = heapq.heappop(heap)
                 put((self.players[i], None, 0.0, due))
-                heapq.heappush(heap, (due + self.target_duration_s, i))
             await asyncio.sleep(SCHEDULER_TICK_S)
 
-    async def _fetch(self, connection: Connection) -> None:
+    def _reload_after(self, index: int, due: float, changed: bool) -> None:
+        """RFC 8216 6.3.4: the next reload one target duration later, or half of one when
+        the playlist had not changed."""
+        wait = self.target_duration_s if changed else self.target_duration_s / 2
+        heapq.heappush(self._due, (due + wait, index))
+
+    async def _fetch(self, connection: Connection, queue: Requests) -> None:
         stats = self.stats
         while True:
-            player, segment, duration, due = await self._requests.get()
+            player, segment, duration, due = await queue.get()
             sent = time.monotonic()
             stats.client_lag_ms.add((sent - due) * 1000)
             path = self.playlist_path if segment is None else self.directory + segment
@@ -192,7 +218,9 @@ class HlsCrowd:
                 response = await connection.request("GET", path)
             except HttpError as exc:
                 stats.errors[f"{'playlist' if segment is None else 'segment'}: {exc}"[:100]] += 1
-                if segment is not None:
+                if segment is None:
+                    self._reload_after(player.index, due, changed=True)
+                else:
                     player.busy = False
                     self._next_segment(player)
                 continue
@@ -200,10 +228,13 @@ class HlsCrowd:
             if segment is None:
                 stats.playlist_fetches += 1
                 stats.playlist_ms.add((done - sent) * 1000)
+                changed: bool | None = True
                 if response.status == 200:
-                    self._on_playlist(player, response.body)
+                    changed = self._on_playlist(player, response.body)
                 else:
                     stats.errors[f"playlist: HTTP {response.status}"] += 1
+                if changed is not None:
+                    self._reload_after(player.index, due, changed)
             else:
                 stats.segment_fetches += 1
                 stats.segment_ms.add((done - sent) * 1000)
@@ -226,7 +257,8 @@ class HlsCrowd:
             self.target_duration_s = parsed.target_duration_s
         return parsed
 
-    def _on_playlist(self, player: Player, body: bytes) -> None:
+    def _on_playlist(self, player: Player, body: bytes) -> bool | None:
+        """Queues the new segments; whether there were any, None once the playlist ended."""
         playlist = self._parse(body)
         last = playlist.first_sequence + len(playlist.segments)
         if player.next_sequence is None:
@@ -234,15 +266,17 @@ class HlsCrowd:
         start = max(player.next_sequence, playlist.first_sequence)
         for sequence in range(start, last):
             player.queue.append(playlist.segments[sequence - playlist.first_sequence])
+        changed = last > player.next_sequence
         player.next_sequence = max(player.next_sequence, last)
         self._next_segment(player)
+        return None if playlist.ended else changed
 
     def _next_segment(self, player: Player) -> None:
         if player.busy or not player.queue:
             return
         name, duration = player.queue.pop(0)
         player.busy = True
-        self._requests.put_nowait((player, name, duration, time.monotonic()))
+        self._segments.put_nowait((player, name, duration, time.monotonic()))
 
     def _on_segment(self, player: Player, arrived: float, duration: float) -> None:
         """Plays the segment into the buffer; arriving after the buffer ran dry is a stall."""

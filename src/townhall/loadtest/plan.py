@@ -29,7 +29,7 @@ class WorkerSpec:
     hls_count: int = 0
     hls_first_index: int = 0
     hls_total: int = 0
-    hls_connections: int = 32
+    hls_connections: int = 256
     join_rate_per_s: float = 50.0
 
     def to_json(self) -> dict[str, Any]:
@@ -154,9 +154,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clients.add_argument(
         "--hls-connections",
         type=int,
-        default=32,
+        default=256,
         metavar="N",
-        help="keep-alive HTTP connections per process shared by its HLS players (32)",
+        help="keep-alive HTTP connections per process for its HLS players' segments, and a "
+        "quarter as many for playlists (256; behind a cache that makes requests for a new "
+        "segment wait, up to one per player)",
     )
     setup = parser.add_argument_group("set-up")
     setup.add_argument(

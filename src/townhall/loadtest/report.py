@@ -194,8 +194,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
         lines.append(
             f"HLS fetch ms     playlist {_ms(hls['playlist_ms'], 'p50', 'p99')}, segment "
-            f"{_ms(hls['segment_ms'], 'p50', 'p99')} p50/p99; client lag "
-            f"{_ms(hls['client_lag_ms'], 'p50', 'p99')} (the load tester's own delay)"
+            f"{_ms(hls['segment_ms'], 'p50', 'p99')} p50/p99; queue wait "
+            f"{_ms(hls['client_lag_ms'], 'p50', 'p99')} (for a free connection)"
         )
         if "origin" in hls:
             origin = hls["origin"]["requests_per_segment"]

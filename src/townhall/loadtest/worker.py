@@ -7,7 +7,9 @@ it writes JSON lines to stdout: `progress` every second, `ready` once every clie
 """
 
 import asyncio
+import contextlib
 import json
+import resource
 import sys
 import time
 from typing import Any
@@ -106,7 +108,16 @@ async def run(spec: WorkerSpec) -> None:
     )
 
 
+def raise_fd_limit() -> None:
+    """Thousands of sockets need more than the usual 1024 descriptors; take what is allowed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main() -> None:
+    raise_fd_limit()
     spec = WorkerSpec.from_json(json.loads(sys.stdin.readline()))
     try:
         import uvloop
