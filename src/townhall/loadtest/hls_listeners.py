@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from townhall.loadtest.http import Connection, HttpError, Origin
+from townhall.loadtest.http import FastConnection, HttpError, Origin
 from townhall.loadtest.stats import Histogram
 
 DEFAULT_TARGET_DURATION_S = 1.0
@@ -33,6 +33,7 @@ DEFAULT_TARGET_DURATION_S = 1.0
 LIVE_EDGE_SEGMENTS = 3
 """Players start this many segments behind the end of a live playlist (RFC 8216 6.3.3)."""
 SCHEDULER_TICK_S = 0.005
+REQUEST_TIMEOUT_S = 10.0
 PLAYLIST_SHARE = 4
 """Playlists get a quarter as many connections as segments: they come from a cache that
 never makes them wait, while a new segment may wait for the cache's one origin request
@@ -142,7 +143,7 @@ class HlsCrowd:
         self._segments: Requests = asyncio.Queue()
         self._parsed: dict[bytes, Playlist] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._connections: list[Connection] = []
+        self._connections: list[FastConnection] = []
         self._due: list[tuple[float, int]] = []
         """Heap of (when, player index): the next playlist reload of each player."""
 
@@ -163,7 +164,7 @@ class HlsCrowd:
             (self._segments, self.segment_connections),
         ):
             for _ in range(count):
-                connection = Connection(self.origin)
+                connection = FastConnection(self.origin)
                 self._connections.append(connection)
                 self._tasks.append(asyncio.create_task(self._fetch(connection, queue)))
 
@@ -177,9 +178,9 @@ class HlsCrowd:
     async def _schedule(self) -> None:
         """Puts each player's playlist request in the queue when it is due, forever."""
         # The pace is the playlist's target duration: read it once before any player starts.
-        probe = Connection(self.origin)
+        probe = FastConnection(self.origin)
         try:
-            response = await probe.request("GET", self.playlist_path)
+            response = await probe.get(self.playlist_path)
             if response.status == 200:
                 self._parse(response.body)
         except HttpError:
@@ -194,12 +195,23 @@ class HlsCrowd:
             heap.append((start + phase, i))
         heapq.heapify(heap)
         put = self._playlists.put_nowait
+        next_sweep = start + REQUEST_TIMEOUT_S
         while True:
             now = time.monotonic()
+            if now > next_sweep:
+                self._abort_stuck_requests()
+                next_sweep = now + 1.0
             while heap and heap[0][0] <= now:
                 due, i = heapq.heappop(heap)
                 put((self.players[i], None, 0.0, due))
             await asyncio.sleep(SCHEDULER_TICK_S)
+
+    def _abort_stuck_requests(self) -> None:
+        """A request unanswered for REQUEST_TIMEOUT_S fails (counted), freeing its connection."""
+        limit = asyncio.get_running_loop().time() - REQUEST_TIMEOUT_S
+        for connection in self._connections:
+            if connection.sent_at is not None and connection.sent_at < limit:
+                connection.abort()
 
     def _reload_after(self, index: int, due: float, changed: bool) -> None:
         """RFC 8216 6.3.4: the next reload one target duration later, or half of one when
@@ -207,7 +219,7 @@ class HlsCrowd:
         wait = self.target_duration_s if changed else self.target_duration_s / 2
         heapq.heappush(self._due, (due + wait, index))
 
-    async def _fetch(self, connection: Connection, queue: Requests) -> None:
+    async def _fetch(self, connection: FastConnection, queue: Requests) -> None:
         stats = self.stats
         while True:
             player, segment, duration, due = await queue.get()
@@ -215,7 +227,7 @@ class HlsCrowd:
             stats.client_lag_ms.add((sent - due) * 1000)
             path = self.playlist_path if segment is None else self.directory + segment
             try:
-                response = await connection.request("GET", path)
+                response = await connection.get(path)
             except HttpError as exc:
                 stats.errors[f"{'playlist' if segment is None else 'segment'}: {exc}"[:100]] += 1
                 if segment is None:
