@@ -1,4 +1,5 @@
-"""Server CPU from /proc: utime + stime of each given process, as % of one core."""
+"""Server CPU from /proc: utime + stime of each given process, as % of one core; and the
+machine's UDP receive-buffer drops, which look like audio loss but happen in the client."""
 
 import os
 import time
@@ -61,3 +62,13 @@ class CpuSampler:
                 "peak_pct": self.peak_pct.get(pid),
             }
         return out
+
+
+def udp_receive_drops() -> int | None:
+    """Datagrams the kernel dropped because a socket's receive buffer was full (whole machine)."""
+    try:
+        with open("/proc/net/snmp") as snmp:
+            rows = [line.split() for line in snmp if line.startswith("Udp:")]
+        return int(dict(zip(rows[0][1:], rows[1][1:], strict=True))["RcvbufErrors"])
+    except (OSError, IndexError, KeyError, ValueError):
+        return None

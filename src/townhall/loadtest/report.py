@@ -173,7 +173,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     if rtc["listeners"]:
         lines.append(
             f"audio loss       {_num(rtc['loss_pct'], 2, ' %')} (sequence gaps), rate gap "
-            f"{_num(rtc['rate_gap_pct'], 2, ' %')} (below 50 packets/s)"
+            f"{_num(rtc['rate_gap_pct'], 2, ' %')} (below 50 packets/s); "
+            f"{rtc.get('udp_receive_drops', '-')} UDP datagrams dropped by this machine's "
+            "kernel (full receive buffers: client-side loss)"
         )
         m2e = rtc["mouth_to_ear_ms"]
         if m2e is None:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from townhall.loadtest import origin_log
-from townhall.loadtest.cpu import CpuSampler
+from townhall.loadtest.cpu import CpuSampler, udp_receive_drops
 from townhall.loadtest.deployment import (
     SetupError,
     bring_on_stage,
@@ -192,7 +192,8 @@ async def _set_up(
         out(f"set-up: Space {space_id} is live; the speaker publishes a click every 2 s")
     else:
         space_id = args.space
-        await check_live(http, space_id, accounts[0].token)
+        if accounts:
+            await check_live(http, space_id, accounts[0].token)
     ws_accounts = accounts[: args.ws]
     rtc_accounts = accounts[args.ws : args.ws + args.webrtc]
     extra = accounts[args.ws + args.webrtc :]
@@ -255,10 +256,12 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
         for worker in workers:
             await worker.send("go")
         window_start = time.monotonic()
+        drops_before = udp_receive_drops()
         ticker = asyncio.create_task(_every_second(progress, "measure", workers))
         await reactor.run(args.reactions, window_start + args.duration)
         await asyncio.sleep(max(0.0, window_start + args.duration - time.monotonic()))
         window_end = time.monotonic()
+        drops_after = udp_receive_drops()
         for worker in workers:
             await worker.send("end")
         cpu.sample()
@@ -301,7 +304,12 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
             "errors": dict(reactor.errors),
             "latency_ms": summarize(reacted["latencies"]),
         },
-        "webrtc": merge_rtc([r["rtc"] for r in results], clicks),
+        "webrtc": {
+            **merge_rtc([r["rtc"] for r in results], clicks),
+            "udp_receive_drops": None
+            if drops_before is None or drops_after is None
+            else drops_after - drops_before,
+        },
         "hls": merge_hls([r["hls"] for r in results], (window_start, window_end), origin),
         "server_cpu": server_cpu,
         "client_cpu_s": [r["cpu_s"] for r in results],

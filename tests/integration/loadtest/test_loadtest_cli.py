@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.harness import LiveServer, make_settings, serve_in_thread
+from tests.integration.spaces.space_helpers import get_space, open_space
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -79,6 +80,25 @@ def test_a_small_run_joins_everyone_and_measures_every_kind(
     assert summary["server_cpu"][str(os.getpid())]["mean_pct"] > 0
     for heading in ("WebSocket 5", "WebRTC 2", "HLS 5", "event latency", "mouth-to-ear"):
         assert heading in output
+
+
+def test_an_existing_space_is_listened_to_without_a_speaker_of_our_own(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    host = server.signup()
+    space = open_space(host)
+    code, output, summary = loadtest(
+        server,
+        tmp_path,
+        *("--space", space["id"], "--ws", "3", "--webrtc", "0", "--hls", "0"),
+        *("--reactions", "4", "--duration", "2"),
+    )
+    assert code == 0, output
+    assert summary["space_id"] == space["id"]
+    assert summary["ws"]["connected"] == 3
+    assert summary["reactions"]["latency_ms"]["count"] == 3 * summary["reactions"]["accepted"]
+    assert summary["webrtc"]["mouth_to_ear_ms"] is None
+    assert get_space(host, space["id"])["state"] == "live", "not ours to end"
 
 
 def test_a_deployment_that_is_not_there_fails_the_set_up(tmp_path: Path) -> None:
