@@ -32,6 +32,10 @@ def run_loadtest(args: argparse.Namespace) -> int:
     except SetupError as exc:
         print(f"townhall loadtest: set-up failed: {exc}", file=sys.stderr)
         return 2
+    except (RuntimeError, TimeoutError) as exc:
+        # A client process died, or some never finished joining.
+        print(f"townhall loadtest: the run failed: {exc!r}", file=sys.stderr)
+        return 2
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     print()

@@ -190,7 +190,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         per = hls["client_fetches_per_segment"]
         lines.append(
             f"HLS fetches      {hls['playlist_fetches']} playlists, {hls['segment_fetches']} "
-            f"segments; {hls['stalls']} stalls ({hls['stall_s']:.2f} s), "
+            f"segments; {hls['stalls']} late segments (stalls, {hls['stall_s']:.2f} s in all), "
             f"{hls['segments_in_window']} segments in the window fetched "
             f"{_num(per['mean'], 1)} times each (min {per['min']}, max {per['max']})"
         )
@@ -205,6 +205,13 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"origin requests  {_num(origin['mean'], 2)} per segment (max {origin['max']}), "
                 f"{hls['origin']['playlist_requests']} playlist requests, from the access logs"
             )
+    lag = summary["client_loop_lag_ms"]
+    lines.append(
+        f"load tester      {len(summary['client_cpu_s'])} client process(es), "
+        f"{sum(summary['client_cpu_s']):.1f} s CPU; event-loop lag "
+        f"{_ms(lag, 'p99', 'max')} ms p99/max (above ~100 ms, the clients, not the "
+        "deployment, add to the latencies)"
+    )
     for pid, cpu in summary["server_cpu"].items():
         lines.append(
             f"server CPU       pid {pid}: {_num(cpu['mean_pct'], 0, ' %')} mean, "

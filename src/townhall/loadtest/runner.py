@@ -39,14 +39,17 @@ from townhall.loadtest.deployment import (
     open_space,
     signup_many,
 )
+from townhall.loadtest.hls_listeners import LIVE_EDGE_SEGMENTS
 from townhall.loadtest.http import Client
 from townhall.loadtest.plan import REACTIONS_PER_USER_PER_S, Account, WorkerSpec, split
 from townhall.loadtest.reactions import Reactor, latency_ms
 from townhall.loadtest.report import all_errors, merge_hls, merge_rtc, merge_ws
 from townhall.loadtest.speaker import Speaker
-from townhall.loadtest.stats import summarize
+from townhall.loadtest.stats import Histogram, summarize
 
 PROGRESS_EVERY_S = 1.0
+LAG_WARNING_MS = 100
+"""The progress line shows the client processes' worst event-loop lag from this on."""
 READY_SLACK_S = 60.0
 """Joins may take this long past what --join-rate alone would take."""
 DRAIN_S = 2.0
@@ -94,9 +97,10 @@ class Worker:
                     self.ready.set_result(None)
             elif event == "result" and not self.result.done():
                 self.result.set_result(message)
+        code = await self.process.wait()
         for future in (self.ready, self.result):
             if not future.done():
-                future.set_exception(RuntimeError(f"worker exited ({self.process.returncode})"))
+                future.set_exception(RuntimeError(f"a client process exited with status {code}"))
 
     async def send(self, line: str) -> None:
         assert self.process.stdin is not None
@@ -125,7 +129,8 @@ class Progress:
         total: dict[str, int] = {}
         for worker in workers:
             for key, value in worker.progress.items():
-                total[key] = total.get(key, 0) + value
+                if key != "lag_ms":
+                    total[key] = total.get(key, 0) + value
         now = time.monotonic()
         frames, requests = total.get("ws_frames", 0), total.get("hls_requests", 0)
         cpu_ms = total.get("cpu_ms", 0)
@@ -154,12 +159,22 @@ class Progress:
             errors += sum(self.reactor.errors.values())
         parts.append(f"errors {errors}")
         parts.append(f"client cpu {clients_pct:.0f}%")
+        lag_ms = max((w.progress.get("lag_ms", 0) for w in workers), default=0)
+        if lag_ms >= LAG_WARNING_MS:
+            parts.append(f"client loop lag {lag_ms} ms")
         if self.cpu.latest_pct:
             parts.append(
                 "cpu " + " ".join(f"{pid}:{pct:.0f}%" for pid, pct in self.cpu.latest_pct.items())
             )
         if not self.args.quiet:
             self.out(" | ".join(parts))
+
+
+def _merged_lag(results: list[dict[str, Any]]) -> dict[str, Any]:
+    merged = Histogram()
+    for result in results:
+        merged.merge(Histogram.from_json(result["lag_ms"]))
+    return merged.summary()
 
 
 async def _every_second(progress: Progress, phase: str, workers: list[Worker]) -> None:
@@ -221,10 +236,15 @@ async def _wait_for_playlist(http: Client, space_id: str) -> None:
     path = f"/spaces/{space_id}/hls/index.m3u8"
     while True:
         response = await http.request("GET", path)
-        if response.status == 200 and b".ts" in response.body:
+        # Players start three segments behind the live edge: with fewer in a Space that just
+        # went live, their buffer would be short and they would stall for that reason alone.
+        if response.status == 200 and response.body.count(b".ts") >= LIVE_EDGE_SEGMENTS:
             return
         if time.monotonic() > deadline:
-            raise SetupError(f"no HLS playlist with a segment at {path} (HTTP {response.status})")
+            raise SetupError(
+                f"no HLS playlist with {LIVE_EDGE_SEGMENTS} segments at {path} "
+                f"(HTTP {response.status})"
+            )
         await asyncio.sleep(0.5)
 
 
@@ -313,6 +333,7 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
         "hls": merge_hls([r["hls"] for r in results], (window_start, window_end), origin),
         "server_cpu": server_cpu,
         "client_cpu_s": [r["cpu_s"] for r in results],
+        "client_loop_lag_ms": _merged_lag(results),
     }
     summary["errors"] = all_errors(summary)
     return summary

@@ -18,6 +18,7 @@ from townhall.loadtest.hls_listeners import HlsCrowd
 from townhall.loadtest.http import Client
 from townhall.loadtest.plan import WorkerSpec
 from townhall.loadtest.rtc_listeners import RtcListeners
+from townhall.loadtest.stats import Histogram
 from townhall.loadtest.ws_listeners import WsListeners
 
 PROGRESS_EVERY_S = 1.0
@@ -25,11 +26,21 @@ MEDIA_WAIT_S = 20.0
 """After joining, how long WebRTC listeners may take to get their first packet."""
 HLS_WAIT_S = 15.0
 API_CONNECTIONS = 8
+LAG_PROBE_S = 0.05
 
 
 def emit(event: str, **data: Any) -> None:
     sys.stdout.write(json.dumps({"event": event, **data}) + "\n")
     sys.stdout.flush()
+
+
+async def watch_lag(lag: Histogram) -> None:
+    """How late this process's event loop wakes up: when it is busy or starved of CPU, every
+    latency it measures includes the delay."""
+    while True:
+        before = time.monotonic()
+        await asyncio.sleep(LAG_PROBE_S)
+        lag.add((time.monotonic() - before - LAG_PROBE_S) * 1000)
 
 
 async def read_command() -> str:
@@ -63,6 +74,7 @@ async def run(spec: WorkerSpec) -> None:
             "hls_errors": sum(hls.stats.errors.values()),
             "hls_stalls": hls.stalls,
             "cpu_ms": round(time.process_time() * 1000),
+            "lag_ms": round(lag.max_ms),
         }
 
     async def report_progress() -> None:
@@ -70,6 +82,8 @@ async def run(spec: WorkerSpec) -> None:
             emit("progress", **progress())
             await asyncio.sleep(PROGRESS_EVERY_S)
 
+    lag = Histogram()
+    watcher = asyncio.create_task(watch_lag(lag))
     reporter = asyncio.create_task(report_progress())
     hls.start()
     await asyncio.gather(
@@ -95,6 +109,7 @@ async def run(spec: WorkerSpec) -> None:
     while await read_command() not in ("stop", ""):
         pass
     reporter.cancel()
+    watcher.cancel()
     await hls.stop()
     await ws.close_all()
     await rtc.close_all()
@@ -105,6 +120,7 @@ async def run(spec: WorkerSpec) -> None:
         rtc=rtc.result(),
         hls=hls.result(),
         cpu_s=time.process_time(),
+        lag_ms=lag.to_json(),
     )
 
 
