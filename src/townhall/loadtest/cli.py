@@ -32,6 +32,9 @@ def run_loadtest(args: argparse.Namespace) -> int:
     except SetupError as exc:
         print(f"townhall loadtest: set-up failed: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("townhall loadtest: interrupted", file=sys.stderr)
+        return 130
     except (RuntimeError, TimeoutError) as exc:
         # A client process died, or some never finished joining.
         print(f"townhall loadtest: the run failed: {exc!r}", file=sys.stderr)
