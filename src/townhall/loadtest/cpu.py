@@ -30,6 +30,8 @@ class CpuSampler:
         self.peak_pct: dict[int, float] = {}
 
     def start(self) -> None:
+        """(Re)starts the measurement: the mean and the busiest second count from now."""
+        self.peak_pct.clear()
         now = time.monotonic()
         for pid in self.pids:
             seconds = cpu_seconds(pid)

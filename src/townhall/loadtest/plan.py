@@ -115,7 +115,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=10.0,
         metavar="R",
-        help="reactions a second, sent in turn by the WebSocket listeners' accounts (10)",
+        help="reactions a second, sent in turn by the WebSocket listeners' accounts (and more "
+        "accounts when there are fewer than R/4 of them: 5 a second per user is the limit) "
+        "(10)",
     )
     clients.add_argument(
         "--duration",
