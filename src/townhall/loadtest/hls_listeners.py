@@ -110,8 +110,8 @@ class HlsStats:
     errors: Counter[str] = field(default_factory=Counter)
     playlist_ms: Histogram = field(default_factory=Histogram)
     segment_ms: Histogram = field(default_factory=Histogram)
-    client_lag_ms: Histogram = field(default_factory=Histogram)
-    """How late a request left compared with its player's schedule: the load tester's own lag."""
+    queue_wait_ms: Histogram = field(default_factory=Histogram)
+    """From when a player wanted a file to when a connection took the request."""
     join_ms: list[float] = field(default_factory=list)
     per_segment: Counter[str] = field(default_factory=Counter)
     first_fetch_at: dict[str, float] = field(default_factory=dict)
@@ -224,7 +224,7 @@ class HlsCrowd:
         while True:
             player, segment, duration, due = await queue.get()
             sent = time.monotonic()
-            stats.client_lag_ms.add((sent - due) * 1000)
+            stats.queue_wait_ms.add((sent - due) * 1000)
             path = self.playlist_path if segment is None else self.directory + segment
             try:
                 response = await connection.get(path)
@@ -315,7 +315,7 @@ class HlsCrowd:
             "join_ms": stats.join_ms,
             "playlist_ms": stats.playlist_ms.to_json(),
             "segment_ms": stats.segment_ms.to_json(),
-            "client_lag_ms": stats.client_lag_ms.to_json(),
+            "queue_wait_ms": stats.queue_wait_ms.to_json(),
             "per_segment": dict(stats.per_segment),
             "first_fetch_at": stats.first_fetch_at,
         }

@@ -55,7 +55,7 @@ def merge_hls(
     results: Sequence[dict[str, Any]], window: tuple[float, float], origin: Counter[str] | None
 ) -> dict[str, Any]:
     histograms = {}
-    for key in ("playlist_ms", "segment_ms", "client_lag_ms"):
+    for key in ("playlist_ms", "segment_ms", "queue_wait_ms"):
         merged = Histogram()
         for result in results:
             merged.merge(Histogram.from_json(result[key]))
@@ -197,7 +197,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"HLS fetch ms     playlist {_ms(hls['playlist_ms'], 'p50', 'p99')}, segment "
             f"{_ms(hls['segment_ms'], 'p50', 'p99')} p50/p99; queue wait "
-            f"{_ms(hls['client_lag_ms'], 'p50', 'p99')} (for a free connection)"
+            f"{_ms(hls['queue_wait_ms'], 'p50', 'p99')} (for a free connection)"
         )
         if "origin" in hls:
             origin = hls["origin"]["requests_per_segment"]
