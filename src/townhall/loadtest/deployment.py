@@ -1,6 +1,8 @@
 """Set-up through the public API: accounts, a live Space, a speaker on its stage."""
 
 import asyncio
+import contextlib
+import json
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -95,3 +97,32 @@ async def check_live(http: Client, space_id: str, token: str) -> None:
     )
     if space.get("state") != "live":
         raise SetupError(f"Space {space_id} is {space.get('state')}, not live")
+
+
+def load_accounts(path: str) -> list[Account]:
+    """Accounts saved by earlier runs (`--accounts-file`), one JSON object a line."""
+    accounts = []
+    with contextlib.suppress(FileNotFoundError), open(path) as saved:
+        for line in saved:
+            if line.strip():
+                data = json.loads(line)
+                accounts.append(Account(data["user_id"], data["token"]))
+    return accounts
+
+
+def save_accounts(path: str, accounts: list[Account]) -> None:
+    with open(path, "a") as saved:
+        for account in accounts:
+            saved.write(json.dumps({"user_id": account.user_id, "token": account.token}) + "\n")
+
+
+async def reusable_accounts(http: Client, path: str, out: Callable[[str], None]) -> list[Account]:
+    """The saved accounts, if their tokens still work on this deployment (else none)."""
+    accounts = load_accounts(path)
+    if not accounts:
+        return []
+    response = await http.request("GET", "/api/v1/me", token=accounts[0].token)
+    if response.status != 200:
+        out(f"set-up: the accounts in {path} do not work here (HTTP {response.status}); new ones")
+        return []
+    return accounts

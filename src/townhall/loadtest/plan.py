@@ -176,6 +176,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"password of the accounts the load tester creates ({PASSWORD})",
     )
     setup.add_argument(
+        "--accounts-file",
+        metavar="FILE",
+        help="reuse the listener accounts saved in FILE by earlier runs against the same "
+        "deployment, and save the ones this run signs up there (sign-ups cost the server "
+        "CPU, and each run would otherwise add accounts)",
+    )
+    setup.add_argument(
         "--keep-space",
         action="store_true",
         help="leave the Space the load tester opened live at the end (default: end it)",

@@ -37,6 +37,8 @@ from townhall.loadtest.deployment import (
     end_space,
     expect,
     open_space,
+    reusable_accounts,
+    save_accounts,
     signup_many,
 )
 from townhall.loadtest.hls_listeners import LIVE_EDGE_SEGMENTS
@@ -190,7 +192,12 @@ async def _set_up(
     reactors_needed = math.ceil(args.reactions / REACTIONS_PER_USER_PER_S)
     extra_reactors = max(0, reactors_needed - args.ws)
     own_space = args.space is None
-    total = args.ws + args.webrtc + extra_reactors + (2 if own_space else 0)
+    listeners_needed = args.ws + args.webrtc + extra_reactors
+    kept = await reusable_accounts(http, args.accounts_file, out) if args.accounts_file else []
+    reused = kept[:listeners_needed]
+    # The host and the speaker are always new: a host whose earlier run was cut short may
+    # still have a live Space, and a host may have only one.
+    total = listeners_needed - len(reused) + (2 if own_space else 0)
     started = time.monotonic()
 
     def signed_up(done: int) -> None:
@@ -198,10 +205,17 @@ async def _set_up(
             rate = done / max(time.monotonic() - started, 1e-9)
             out(f"set-up: {done}/{total} accounts signed up ({rate:.0f}/s)")
 
-    accounts = await signup_many(http, total, args.password, args.signup_concurrency, signed_up)
+    if reused:
+        out(f"set-up: {len(reused)} accounts from {args.accounts_file}")
+    created = await signup_many(http, total, args.password, args.signup_concurrency, signed_up)
     host = speaker_account = None
     if own_space:
-        host, speaker_account, *accounts = accounts
+        host, speaker_account, *created = created
+    if args.accounts_file and created:
+        save_accounts(args.accounts_file, created)
+    accounts = reused + created
+    if own_space:
+        assert host is not None and speaker_account is not None
         space_id = await open_space(http, host, "Load test")
         await bring_on_stage(http, host, speaker_account, space_id)
         out(f"set-up: Space {space_id} is live; the speaker publishes a click every 2 s")

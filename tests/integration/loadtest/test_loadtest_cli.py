@@ -102,6 +102,22 @@ def test_an_existing_space_is_listened_to_without_a_speaker_of_our_own(
     assert get_space(host, space["id"])["state"] == "live", "not ours to end"
 
 
+def test_an_accounts_file_saves_listener_accounts_for_the_next_run(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    saved = tmp_path / "accounts.jsonl"
+    options = ("--ws", "2", "--webrtc", "0", "--hls", "0", "--reactions", "0", "--duration", "1")
+    first_code, first, _ = loadtest(server, tmp_path, *options, "--accounts-file", str(saved))
+    assert first_code == 0, first
+    assert len(saved.read_text().splitlines()) == 2, "the listeners, not the host or speaker"
+    code, second, summary = loadtest(server, tmp_path, *options, "--accounts-file", str(saved))
+    assert code == 0, second
+    assert "2 accounts from" in second
+    assert "accounts signed up" in second and "2/2 accounts signed up" in second, "host, speaker"
+    assert len(saved.read_text().splitlines()) == 2
+    assert summary["ws"]["connected"] == 2
+
+
 def test_a_deployment_that_is_not_there_fails_the_set_up(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "townhall", "loadtest", "--url", "http://127.0.0.1:9", "--ws", "1"],
