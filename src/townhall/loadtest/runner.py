@@ -26,6 +26,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from townhall.loadtest import origin_log
@@ -185,9 +186,21 @@ async def _every_second(progress: Progress, phase: str, workers: list[Worker]) -
         await asyncio.sleep(PROGRESS_EVERY_S)
 
 
+@dataclass
+class Setup:
+    """What set-up made, filled in as it goes: a failure half-way still ends our Space."""
+
+    space_id: str = ""
+    host: Account | None = None
+    speaker: Speaker | None = None
+    ws_accounts: list[Account] = field(default_factory=list)
+    rtc_accounts: list[Account] = field(default_factory=list)
+    reactors: list[Account] = field(default_factory=list)
+
+
 async def _set_up(
-    args: argparse.Namespace, http: Client, out: Callable[[str], None]
-) -> tuple[str, Account | None, Speaker | None, list[Account], list[Account], list[Account]]:
+    args: argparse.Namespace, http: Client, out: Callable[[str], None], setup: Setup
+) -> None:
     """The Space (ours or --space), the speaker, and the listeners' and reactors' accounts."""
     reactors_needed = math.ceil(args.reactions / REACTIONS_PER_USER_PER_S)
     extra_reactors = max(0, reactors_needed - args.ws)
@@ -217,10 +230,11 @@ async def _set_up(
     if own_space:
         assert host is not None and speaker_account is not None
         space_id = await open_space(http, host, "Load test")
+        setup.space_id, setup.host = space_id, host
         await bring_on_stage(http, host, speaker_account, space_id)
         out(f"set-up: Space {space_id} is live; the speaker publishes a click every 2 s")
     else:
-        space_id = args.space
+        space_id = setup.space_id = args.space
         if accounts:
             await check_live(http, space_id, accounts[0].token)
     ws_accounts = accounts[: args.ws]
@@ -231,11 +245,11 @@ async def _set_up(
         expect(joined, 200, "reactor join")
     # Every listener takes turns: the more reactors, the longer before one (user, emoji)
     # pair comes back, and the less a lost reaction could be mistaken for a later one.
-    reactors = ws_accounts + extra if args.reactions else []
-    speaker = None
+    setup.ws_accounts, setup.rtc_accounts = ws_accounts, rtc_accounts
+    setup.reactors = ws_accounts + extra if args.reactions else []
     if own_space:
         assert speaker_account is not None
-        speaker = Speaker()
+        speaker = setup.speaker = Speaker()
         await speaker.publish(http, speaker_account, space_id)
         deadline = time.monotonic() + FIRST_CLICK_WAIT_S
         while not speaker.clicks:
@@ -244,7 +258,6 @@ async def _set_up(
             await asyncio.sleep(0.1)
     if args.hls:
         await _wait_for_playlist(http, space_id)
-    return space_id, host, speaker, ws_accounts, rtc_accounts, reactors
 
 
 async def _wait_for_playlist(http: Client, space_id: str) -> None:
@@ -270,14 +283,11 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
     cpu.start()
     log_offsets = origin_log.sizes(args.origin_access_log)
     workers: list[Worker] = []
-    speaker: Speaker | None = None
-    host: Account | None = None
-    space_id = ""
+    setup = Setup()
     try:
-        space_id, host, speaker, ws_accounts, rtc_accounts, reactors = await _set_up(
-            args, http, out
-        )
-        specs = split(args, space_id, ws_accounts, rtc_accounts)
+        await _set_up(args, http, out, setup)
+        space_id = setup.space_id
+        specs = split(args, space_id, setup.ws_accounts, setup.rtc_accounts)
         workers = [await Worker.start(spec) for spec in specs]
         progress = Progress(args, cpu, out)
         ticker = asyncio.create_task(_every_second(progress, "joining", workers))
@@ -287,7 +297,7 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
         )
         ticker.cancel()
         cpu.start()  # server CPU over the measured window only
-        reactor = Reactor(http, space_id, reactors)
+        reactor = Reactor(http, space_id, setup.reactors)
         progress.reactor = reactor
         for worker in workers:
             await worker.send("go")
@@ -313,13 +323,14 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
     finally:
         for worker in workers:
             await worker.stop()
-        if speaker is not None:
-            await speaker.close()
-        if host is not None and space_id and not args.keep_space:
+        if setup.speaker is not None:
+            await setup.speaker.close()
+        if setup.host is not None and setup.space_id and not args.keep_space:
             with contextlib.suppress(Exception):
-                await end_space(http, host, space_id)
+                await end_space(http, setup.host, setup.space_id)
         http.close()
     origin = origin_log.count_since(log_offsets) if args.origin_access_log else None
+    speaker = setup.speaker
     clicks = speaker.clicks_between(window_start, window_end) if speaker is not None else []
     frames = [frame for r in results for frame in r["ws"]["reaction_frames"]]
     reacted = latency_ms(reactor.sent, frames)
@@ -334,7 +345,7 @@ async def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> d
         "reactions": {
             "sent": len(reactor.sent),
             "rate_per_s": len(reactor.sent) / max(window_end - window_start, 1e-9),
-            "reactors": len(reactors),
+            "reactors": len(setup.reactors),
             "accepted": reacted["accepted"],
             "undelivered": reacted["undelivered"],
             "errors": dict(reactor.errors),
