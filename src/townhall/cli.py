@@ -1,4 +1,4 @@
-"""The `townhall` command: serve the app, load demo data, and (later) admin and load tests."""
+"""The `townhall` command: serve the app, load demo data, load-test a running deployment."""
 
 import argparse
 import gc
