@@ -86,8 +86,11 @@ async def run(spec: WorkerSpec) -> None:
     watcher = asyncio.create_task(watch_lag(lag))
     reporter = asyncio.create_task(report_progress())
     hls.start()
+    # Both kinds join at once; their rates add up to this process's share of --join-rate.
+    joiners = max(len(spec.ws_accounts) + len(spec.rtc_accounts), 1)
     await asyncio.gather(
-        ws.join_all(http, spec.join_rate_per_s), rtc.join_all(http, spec.join_rate_per_s)
+        ws.join_all(http, spec.join_rate_per_s * max(len(spec.ws_accounts), 1) / joiners),
+        rtc.join_all(http, spec.join_rate_per_s * max(len(spec.rtc_accounts), 1) / joiners),
     )
     deadline = time.monotonic() + MEDIA_WAIT_S
     while rtc.with_media + sum(rtc.errors.values()) < len(spec.rtc_accounts):
