@@ -1,6 +1,6 @@
-"""WebSocket listeners: each joins the Space over HTTP, opens its event stream, and records
-when every frame arrived (by frame text: the server serializes each event once per Space,
-so all listeners receive the same bytes)."""
+"""WebSocket listeners: each joins the Space over HTTP, opens its event stream, counts its
+frames and records when every reaction frame arrived (by frame text: the server serializes
+each event once per Space, so all listeners receive the same bytes)."""
 
 import asyncio
 import json
@@ -15,7 +15,8 @@ from townhall.loadtest.plan import Account
 
 READY_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 5.0
-REACTION_FRAME_TYPES = (b'"type":"reaction"', b'"type":"reactions"')
+REACTION_MARKER = b'"type":"reaction'
+"""Starts both `"type":"reaction"` and `"type":"reactions"` (frames are compact JSON)."""
 
 
 class WsListeners:
@@ -63,6 +64,9 @@ class WsListeners:
                 first.set_result(payload)
                 return
             self.received += 1
+            # Only reaction frames are timed: the rest (speaking levels, counts) are counted.
+            if REACTION_MARKER not in payload:
+                return
             times = frames.get(payload)
             if times is None:
                 times = frames[payload] = []
@@ -101,8 +105,6 @@ class WsListeners:
         """Join times, errors, and the arrival times of every reaction frame."""
         reaction_frames = []
         for payload, times in self.frames.items():
-            if not any(marker in payload for marker in REACTION_FRAME_TYPES):
-                continue
             message = json.loads(payload)
             if message.get("type") == "reaction":
                 items = [message["data"]]
