@@ -60,7 +60,6 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench import ws_light
 from bench.harness import (
     CpuMeter,
     KeepAliveClient,
@@ -75,6 +74,7 @@ from bench.harness import (
     running_server,
     summarize_ms,
 )
+from townhall.loadtest import ws_light
 
 SCRIPT = Path(__file__).resolve()
 BENCH_DIR = SCRIPT.parent
@@ -1311,8 +1311,9 @@ def _parser() -> argparse.ArgumentParser:
         "--ws-client",
         choices=("light", "websockets"),
         default="light",
-        help="listener sockets: bench/ws_light.py (reads frames and answers pings, nothing "
-        "more, a few times cheaper) or the websockets library (offers --compression)",
+        help="listener sockets: townhall/loadtest/ws_light.py (reads frames and answers "
+        "pings, nothing more, a few times cheaper) or the websockets library (offers "
+        "--compression)",
     )
     parser.add_argument(
         "--listener-procs",

@@ -1,4 +1,4 @@
-"""The `townhall` command: serve the app, load demo data, and (later) admin and load tests."""
+"""The `townhall` command: serve the app, load demo data, load-test a running deployment."""
 
 import argparse
 import gc
@@ -10,6 +10,7 @@ from pathlib import Path
 from townhall import __version__
 from townhall.config import Settings, load_settings
 from townhall.gc_pauses import PauseWatch
+from townhall.loadtest.plan import add_arguments as add_loadtest_arguments
 
 log = logging.getLogger("townhall")
 
@@ -97,6 +98,12 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loadtest(args: argparse.Namespace) -> int:
+    from townhall.loadtest.cli import run_loadtest
+
+    return run_loadtest(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="townhall",
@@ -149,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     storage_options(demo)
     demo.set_defaults(handler=_demo)
+
+    loadtest = commands.add_parser(
+        "loadtest",
+        help="load a running deployment with WebSocket, WebRTC and HLS listeners",
+        description="Join a live Space with many WebSocket, WebRTC and HLS listeners and send "
+        "reactions, then report join times, event latency, audio loss, mouth-to-ear latency, "
+        "HLS fetches and server CPU. Without --space it signs up its own host and speaker "
+        "and opens a Space. See docs/loadtest.md.",
+        epilog="Example: townhall loadtest --url http://127.0.0.1:8000 --ws 200 --webrtc 20 "
+        "--hls 1000 --reactions 50 --duration 30 --server-pid 1234",
+    )
+    add_loadtest_arguments(loadtest)
+    loadtest.set_defaults(handler=_loadtest)
     return parser
 
 

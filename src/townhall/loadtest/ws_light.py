@@ -1,5 +1,7 @@
 """A read-only WebSocket client light enough to hold thousands of sockets in one process.
 
+Shared by `townhall loadtest` and bench/spaces_fanout.py.
+
 The fan-out benchmark's listeners only read: the server's text frames, and its pings. The
 `websockets` library parses every frame through several layers of Python; at 20,000 frames
 a second that took a whole core in the client, on the same two cores as the server, and its
@@ -125,15 +127,15 @@ class LightSocket(asyncio.Protocol):
 async def connect(url: str, on_message: Callable[[bytes], None]) -> LightSocket:
     """Opens `ws://host:port/path?query`; frames go to on_message from the first one on."""
     parts = urlsplit(url)
-    assert parts.scheme == "ws" and parts.hostname and parts.port, url
+    assert parts.scheme == "ws" and parts.hostname, url
     loop = asyncio.get_running_loop()
     _, socket = await loop.create_connection(
-        lambda: LightSocket(on_message), parts.hostname, parts.port
+        lambda: LightSocket(on_message), parts.hostname, parts.port or 80
     )
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
-        f"GET {path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
