@@ -25,6 +25,12 @@ LOG_FORMAT = "$request_method $uri $status $upstream_cache_status $upstream_addr
 class Proxy:
     url: str
     access_log: Path
+    pid: int
+    """The master process; its workers serve the requests."""
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
 
     def origin_requests(self, uri_pattern: str) -> Counter[str]:
         """Requests nginx passed to a node, per URI matching the pattern."""
@@ -50,7 +56,7 @@ def site_config(node_ports: Sequence[int], listen_port: int, cache_dir: Path) ->
 
 
 @contextmanager
-def nginx_in_front(node_ports: Sequence[int], work_dir: Path) -> Iterator[Proxy]:
+def nginx_in_front(node_ports: Sequence[int], work_dir: Path, workers: int = 1) -> Iterator[Proxy]:
     if not os.path.exists(NGINX):
         raise RuntimeError("nginx is missing: scripts/install-system-deps installs it")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +70,8 @@ def nginx_in_front(node_ports: Sequence[int], work_dir: Path) -> Iterator[Proxy]
     )
     user = "user root;\n" if os.geteuid() == 0 else ""
     (work_dir / "nginx.conf").write_text(
-        f"{user}daemon off;\nworker_processes 1;\npid {work_dir / 'nginx.pid'};\n"
+        f"{user}daemon off;\nworker_processes {workers};\nworker_rlimit_nofile 65536;\n"
+        f"pid {work_dir / 'nginx.pid'};\n"
         f"error_log {work_dir / 'error.log'} warn;\n"
         "events { worker_connections 16384; }\n"
         "http {\n"
@@ -92,7 +99,7 @@ def nginx_in_front(node_ports: Sequence[int], work_dir: Path) -> Iterator[Proxy]
                     error = process.stderr.read().decode() if process.stderr else ""
                     raise RuntimeError(f"nginx did not start: {error}") from None
                 time.sleep(0.05)
-        yield Proxy(url, work_dir / "access.log")
+        yield Proxy(url, work_dir / "access.log", process.pid)
     finally:
         process.terminate()
         process.wait(10)

@@ -46,6 +46,8 @@ class Node:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    access_log: bool = False
+    """uvicorn's access log in the node's log file (the load tester counts origin requests)."""
 
     @property
     def url(self) -> str:
@@ -59,7 +61,7 @@ class Node:
         with self.log_path.open("ab") as log:  # the child keeps its own copy
             command = [sys.executable, "-m", "townhall", "serve", "--host", "127.0.0.1"]
             self.process = subprocess.Popen(
-                [*command, "--port", str(self.port), "--quiet"],
+                [*command, "--port", str(self.port), *([] if self.access_log else ["--quiet"])],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -122,7 +124,12 @@ def fresh_postgres(admin_url: str) -> Iterator[str]:
 
 @contextmanager
 def node_processes(
-    data_dir: Path, database_url: str, redis_url: str, count: int, **settings: str
+    data_dir: Path,
+    database_url: str,
+    redis_url: str,
+    count: int,
+    access_log: bool = False,
+    **settings: str,
 ) -> Iterator[list[Node]]:
     """`count` nodes on loopback ports; extra TOWNHALL_* settings by lower-case name."""
     base_env = {
@@ -140,7 +147,7 @@ def node_processes(
     nodes = []
     for index in range(count):
         node_id = 100 + index
-        node = Node(node_id, free_port(), data_dir / f"node-{node_id}.log")
+        node = Node(node_id, free_port(), data_dir / f"node-{node_id}.log", access_log=access_log)
         node.env = {**base_env, "TOWNHALL_NODE_ID": str(node_id)}
         nodes.append(node)
     try:
