@@ -50,9 +50,10 @@ from tests.media.speech import make_speech, read_wav
 from tests.media.transcripts import word_error_rate, words
 
 from bench.harness import load_average, log, machine_info
-from townhall.captions.captioner import Caption, SpaceCaptions
+from townhall.captions.captioner import CONTEXT_FINALS, Caption, SpaceCaptions
 from townhall.captions.engine import FINAL_BEAM_SIZE, check_model_dir
 from townhall.captions.pool import CaptionPool
+from townhall.captions.segmenter import POST_ROLL_S, PRE_ROLL_S
 from townhall.config import default_caption_workers, packaged_captions_model
 from townhall.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from townhall.media.room import LiveRoom
@@ -127,6 +128,8 @@ class AccuracyResult:
     sentences_without_final: int
     finals: int
     worst: list[tuple[str, str, float]]
+    per_sentence: list[tuple[str, str, float]]
+    """Every sentence: (reference, final captions, WER), in the order said."""
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
 
@@ -278,6 +281,9 @@ async def accuracy(pool: CaptionPool, folder: Path, snr_db: float | None) -> Acc
         sentences_without_final=len(SENTENCES) - len(said.latencies),
         finals=len(said.finals),
         worst=[(s, h, round(r, 2)) for s, h, r in worst[:4] if r > 0],
+        per_sentence=[
+            (s, h, round(r, 2)) for s, h, r in zip(SENTENCES, said.heard, rates, strict=True)
+        ],
         load_before=load_before,
         load_after=load_after,
     )
@@ -481,6 +487,8 @@ def main() -> None:
         "command": f"`{command}`",
         "model": f"`{model}` (faster-whisper, int8, beam {FINAL_BEAM_SIZE} for finals, "
         f"1 CPU thread per worker, {pool.workers} worker(s))",
+        "decoding": f"finals with the speaker's last {CONTEXT_FINALS} finals as context; "
+        f"up to {PRE_ROLL_S} s of audio before the Endpointer's cut and {POST_ROLL_S} s after",
         "machine": json.dumps(machine_info()),
         "`uptime` before": uptime_before,
         "`uptime` after": uptime(),

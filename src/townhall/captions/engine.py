@@ -87,13 +87,18 @@ class Transcriber:
             language="en" if multilingual else None,
         )
 
-    def final(self, samples: Samples) -> str:
-        """The utterance's text: a full decode (features padded to Whisper's 30 s window)."""
+    def final(self, samples: Samples, context: str = "") -> str:
+        """The utterance's text: a full decode (features padded to Whisper's 30 s window).
+
+        `context` is what the speaker said just before (their last finals): Whisper reads
+        it as the text preceding this audio, as its own long-form transcription does with
+        the previous window's text."""
         segments, _info = self._model.transcribe(
             _to_float(samples),
             language="en" if self._model.model.is_multilingual else None,
             beam_size=FINAL_BEAM_SIZE,
             condition_on_previous_text=False,
+            initial_prompt=context or None,
             without_timestamps=True,
             vad_filter=False,
         )

@@ -40,11 +40,14 @@ def _ready() -> str | None:
     return _worker_error
 
 
-def _decode(kind: str, samples: Samples) -> tuple[str, float]:
+def _decode(kind: str, samples: Samples, context: str = "") -> tuple[str, float]:
     if _worker_model is None:
         raise ModelUnavailable(_worker_error or "the model did not load")
     started = time.perf_counter()
-    text = _worker_model.final(samples) if kind == "final" else _worker_model.interim(samples)
+    if kind == "final":
+        text = _worker_model.final(samples, context)
+    else:
+        text = _worker_model.interim(samples)
     return text, time.perf_counter() - started
 
 
@@ -107,8 +110,9 @@ class CaptionPool:
         self.stats.interims += 1
         return self._start("interim", samples)
 
-    async def final(self, samples: Samples) -> str:
-        """Waits its turn behind earlier finals; raises ModelUnavailable if captions broke."""
+    async def final(self, samples: Samples, context: str = "") -> str:
+        """Waits its turn behind earlier finals; raises ModelUnavailable if captions broke.
+        `context`: the speaker's text just before this utterance (see `Transcriber.final`)."""
         if self.failure is not None:
             raise ModelUnavailable(self.failure)
         if self._busy >= self.workers or self._waiting:
@@ -117,15 +121,17 @@ class CaptionPool:
             await turn  # the slot is handed over already counted as busy
             self._busy -= 1
         self.stats.finals += 1
-        return await self._start("final", samples)
+        return await self._start("final", samples, context)
 
-    def _start(self, kind: str, samples: Samples) -> "asyncio.Future[str]":
+    def _start(self, kind: str, samples: Samples, context: str = "") -> "asyncio.Future[str]":
         self._busy += 1
         self.stats.most_busy = max(self.stats.most_busy, self._busy)
         loop = asyncio.get_running_loop()
         result: asyncio.Future[str] = loop.create_future()
         try:
-            job = asyncio.wrap_future(self._ensure_executor().submit(_decode, kind, samples))
+            job = asyncio.wrap_future(
+                self._ensure_executor().submit(_decode, kind, samples, context)
+            )
         except Exception as exc:  # the pool broke or was shut down
             self._release()
             result.set_exception(self._fail(exc))

@@ -182,3 +182,42 @@ def test_a_muted_speaker_is_not_captioned_and_muting_makes_what_was_said_final(
     assert len(finals) == 1, captions
     assert word_error_rate("Welcome to the garden club.", finals[0].text) < 0.3, finals
     assert not any("secret" in c.text.lower() for c in captions)
+
+
+class ContextRecordingPool(CaptionPool):
+    """Answers finals without a model, noting the context each was given."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("no-model"))
+        self.contexts: list[str] = []
+
+    def try_interim(self, samples: np.ndarray) -> "asyncio.Future[str] | None":
+        return None
+
+    async def final(self, samples: np.ndarray, context: str = "") -> str:
+        self.contexts.append(context)
+        return f"Sentence {len(self.contexts)}."
+
+
+def test_a_final_is_decoded_with_the_speakers_last_finals_as_context(tmp_path: Path) -> None:
+    """Whisper guesses at the first words of a short utterance decoded alone; what the
+    speaker said just before is the context its long-form transcription would have had."""
+    speech = read_wav(make_speech(tmp_path, "Testing one two three."))
+    pause = np.zeros(48_000, np.int16)
+    audio = np.concatenate([pause, *(np.concatenate([speech, pause]) for _ in range(4))])
+    pool = ContextRecordingPool()
+
+    async def scenario() -> None:
+        captioner = Captioner(7, pool, lambda c: None, time.time())
+        for start in range(0, len(audio), FRAME):
+            captioner.push(audio[start : start + FRAME])
+            await asyncio.sleep(0)
+        await captioner.close()
+
+    asyncio.run(scenario())
+    assert pool.contexts == [
+        "",
+        "Sentence 1.",
+        "Sentence 1. Sentence 2.",
+        "Sentence 2. Sentence 3.",
+    ]

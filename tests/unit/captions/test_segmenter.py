@@ -8,7 +8,7 @@ import pytest
 
 from tests.media.speech import make_speech, read_wav
 from townhall.captions.audio import OUTPUT_RATE_HZ, Downsampler
-from townhall.captions.segmenter import Segmenter, Utterance
+from townhall.captions.segmenter import POST_ROLL_S, PRE_ROLL_S, Segmenter, Utterance
 
 SENTENCE = "Good morning everyone. Welcome to the town hall. Today we talk about gardens."
 
@@ -73,6 +73,35 @@ def test_a_long_talk_is_cut_into_finals_of_at_most_the_limit(speech_16k: np.ndar
     assert [u.number for u in finals] == list(range(len(finals)))
     for before, after in itertools.pairwise(finals):
         assert after.start_s == pytest.approx(before.start_s + before.duration_s, abs=0.05)
+
+    # Margins go to the decode only where the speaker paused, never across a cut.
+    assert len(finals[0].before) == round(PRE_ROLL_S * OUTPUT_RATE_HZ)
+    assert all(len(u.after) == 0 for u in finals[:-1])
+    assert all(len(u.before) == 0 for u in finals[1:])
+    assert 0 < len(finals[-1].after) <= round(POST_ROLL_S * OUTPUT_RATE_HZ)
+
+
+def test_the_decode_gets_the_audio_around_the_voiced_part_from_the_stream(
+    speech_16k: np.ndarray,
+) -> None:
+    """The Endpointer's cut is tight (the start of a first word, the end of a last one): the
+    decode also gets what was said just before and after, already received."""
+    stream = np.concatenate([silence(1.0), speech_16k, silence(1.5), speech_16k, silence(1.5)])
+    utterances = feed(Segmenter(), stream)
+    finals = [u for u in utterances if u.final]
+    assert len(finals) == 2
+    pre, post = round(PRE_ROLL_S * OUTPUT_RATE_HZ), round(POST_ROLL_S * OUTPUT_RATE_HZ)
+    for final in finals:
+        start = round(final.start_s * OUTPUT_RATE_HZ)
+        end = start + len(final.samples)
+        # After: as much as had come in when the pause ended the utterance.
+        assert 0.2 * OUTPUT_RATE_HZ < len(final.after) <= post
+        assert np.array_equal(final.padded, stream[start - pre : end + len(final.after)])
+        # Caption timing stays that of the voiced part.
+        assert final.duration_s == len(final.samples) / OUTPUT_RATE_HZ
+    # Interim snapshots get the margin before (nothing after has come yet).
+    interims = [u for u in utterances if not u.final]
+    assert interims and all(len(u.before) == pre and len(u.after) == 0 for u in interims)
 
 
 def test_flush_makes_what_was_said_so_far_final(speech_16k: np.ndarray) -> None:
