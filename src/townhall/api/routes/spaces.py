@@ -1,5 +1,6 @@
 """Routes for a Space's life and for discovering Spaces."""
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,6 +11,7 @@ from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.space_schemas import CreateSpaceBody, Space, SpacePage, UpdateSpaceBody, as_utc
 from townhall.domain.spaces.lifecycle import SpaceState
 from townhall.domain.spaces.model import WhoCanSpeak
+from townhall.media.service import MediaElsewhere
 from townhall.services import spaces
 from townhall.services.json import to_json
 from townhall.services.space_views import SpaceView
@@ -20,7 +22,9 @@ router = APIRouter(prefix="/api/v1/spaces", tags=["spaces"], responses=ERROR_RES
 async def _record_if_asked(request: Request, view: SpaceView) -> None:
     """A recorded Space's recording starts when it goes live, before anyone connects."""
     if view.state == "live" and view.recording:
-        await request.app.state.container.media.open_room(view.id)
+        # Another node may own the room already (it opened it first): it records, then.
+        with contextlib.suppress(MediaElsewhere):
+            await request.app.state.container.media.open_room(view.id)
 
 
 @router.post("", status_code=201, response_model=Space)
