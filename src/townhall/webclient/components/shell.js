@@ -55,6 +55,8 @@ export function createShell({ session, events, onLogout }) {
     h("span", { class: "visually-hidden" }, " unread"),
   );
   const profileLink = navLink("/home", "user", "Profile");
+  const moderationLink = navLink("/moderation", "flag", "Moderation");
+  moderationLink.hidden = true;
   const nav = h(
     "nav",
     { class: "main-nav", "aria-label": "Main" },
@@ -66,6 +68,7 @@ export function createShell({ session, events, onLogout }) {
       navLink("/notifications", "bell", "Notifications", badge),
       profileLink,
       navLink("/settings", "settings", "Settings"),
+      moderationLink,
     ),
   );
   const connText = h("span", { class: "conn-text" });
@@ -122,6 +125,10 @@ export function createShell({ session, events, onLogout }) {
 
   return {
     node: header,
+    /** Admins get the Moderation page in the navigation. */
+    setAdmin(admin) {
+      moderationLink.hidden = !admin;
+    },
     /** Marks the nav link of the section the current page belongs to. */
     setCurrent(pathname) {
       for (const link of nav.querySelectorAll("a.nav-link")) {
