@@ -19,7 +19,9 @@ from townhall.domain.pagination import check_limit, decode_cursor, encode_cursor
 from townhall.domain.spaces import actions
 from townhall.domain.spaces.lifecycle import SpaceState
 from townhall.services.context import ServiceContext
+from townhall.services.json import format_time
 from townhall.services.lookup import require_post, require_user, require_user_id
+from townhall.services.notifications import end_sessions
 from townhall.services.spaces import commit_change, load
 from townhall.services.views import Page, UserSummary, user_summaries
 from townhall.storage import moderation as store
@@ -287,6 +289,7 @@ def do_suspend(
             ),
         )
         hashes = store.revoke_all_tokens(uow.session, user_id, now)
+        end_sessions(uow, user_id, format_time(now))
         ended = _end_live_spaces_of(ctx, uow, user_id)
         _audit(
             ctx,

@@ -1,8 +1,11 @@
 """Reports, the admins' queue, suspensions, removals and the audit log, over HTTP."""
 
+import json
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from tests.harness import TEST_PASSWORD, Account, LiveServer
 from tests.integration.spaces.space_helpers import call, get_space, join, open_space
@@ -247,6 +250,18 @@ def test_a_suspended_user_is_logged_out_everywhere_cannot_log_in_and_their_space
     assert any(
         e["action"] == "user.unsuspended" and e["target_id"] == bob.id for e in log_entries(admin)
     )
+
+
+def test_a_suspension_closes_the_users_open_personal_sockets_with_4401(
+    server: LiveServer, admin: Account, bob: Account
+) -> None:
+    url = server.url.replace("http://", "ws://") + f"/api/v1/events?token={bob.token}"
+    with connect(url) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "ready"
+        assert call(admin, "POST", f"{ADMIN}/users/{bob.id}/suspend").status_code == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
 def test_admins_cannot_suspend_themselves_or_another_admin(
