@@ -18,6 +18,7 @@ from townhall.domain.moderation import ModerationAction, ReportReason, ReportSta
 from townhall.domain.pagination import check_limit, decode_cursor, encode_cursor
 from townhall.domain.spaces import actions
 from townhall.domain.spaces.lifecycle import SpaceState
+from townhall.domain.spaces.model import SpaceEvent
 from townhall.services.context import ServiceContext
 from townhall.services.json import format_time
 from townhall.services.lookup import require_post, require_user, require_user_id
@@ -349,6 +350,11 @@ def do_remove_post(
         post = require_post(uow.session, post_id)
         _settle(ctx, uow, admin_id, TargetType.POST, post_id, report_id)
         detail = {"author_id": str(post.author_id), "text": post.text}
+        for space_id in store.spaces_pinning(uow.session, post_id):
+            # Rooms showing it as pinned are told, as when a host unpins it.
+            loaded = load(uow.session, space_id, None, lock=True)
+            event = SpaceEvent("pin.removed", {"post_id": post_id, "actor_id": admin_id})
+            commit_change(ctx, uow, loaded, [event], [])
         uow.session.delete(post)
         _audit(
             ctx,

@@ -10,6 +10,7 @@ from townhall.storage.tables import (
     HostBanRow,
     ModerationLogRow,
     ReportRow,
+    SpacePinRow,
     SpaceRow,
     UserRow,
     UserSuspensionRow,
@@ -145,3 +146,7 @@ def open_report_by(session: Session, reporter_id: int, target_type: str, target_
         )
         is not None
     )
+
+
+def spaces_pinning(session: Session, post_id: int) -> list[int]:
+    return list(session.scalars(select(SpacePinRow.space_id).where(SpacePinRow.post_id == post_id)))

@@ -8,7 +8,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.harness import TEST_PASSWORD, Account, LiveServer
-from tests.integration.spaces.space_helpers import call, get_space, join, open_space
+from tests.integration.spaces.space_helpers import (
+    call,
+    frames_until,
+    get_space,
+    join,
+    open_space,
+    space_events,
+)
 from townhall import cli
 from townhall.services.moderation import do_set_admin
 
@@ -159,6 +166,21 @@ def test_removing_a_reported_post_deletes_it_resolves_the_report_and_logs_it(
     assert entry["actor_id"] == admin.id and entry["report_id"] == created["id"]
     assert entry["detail"]["text"] == "a post against the rules"
     assert call(admin, "POST", f"{ADMIN}/posts/{bad['id']}/remove").status_code == 404
+
+
+def test_removing_a_pinned_post_unpins_it_in_the_room(
+    server: LiveServer, admin: Account, alice: Account
+) -> None:
+    space = open_space(alice)
+    pinned = post(alice, "pinned, then removed")
+    assert (
+        call(alice, "POST", f"/api/v1/spaces/{space['id']}/pins", json={"post_id": pinned["id"]})
+    ).status_code == 201
+    with space_events(server, alice, space["id"]) as ws:
+        assert call(admin, "POST", f"{ADMIN}/posts/{pinned['id']}/remove").status_code == 204
+        frame = frames_until(ws, "pin.removed")[-1]
+    assert frame["data"]["post_id"] == pinned["id"]
+    assert get_space(alice, space["id"])["pinned_post_ids"] == []
 
 
 def test_dismissing_a_report_closes_it_once_and_is_logged(
