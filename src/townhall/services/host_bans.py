@@ -4,11 +4,13 @@ The same list a host's remove-and-block in a Space adds to (services/space_stage
 a join checks it (storage/space_joins.barriers) and refuses with 403 `banned`.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from townhall.domain.errors import Invalid, NotFound
+from townhall.domain.errors import DomainError, Invalid, NotFound
+from townhall.services import space_stage
 from townhall.services.context import ServiceContext
 from townhall.services.lookup import require_user, require_user_id
 from townhall.services.views import UserSummary, user_summary
@@ -56,7 +58,12 @@ def do_ban(ctx: ServiceContext, host_id: UserId, who: Banned) -> BanView:
         ban = uow.session.get(HostBanRow, (host_id, target.id))
         assert ban is not None
         view = BanView(target.id, user_summary(target), ban.space_id, ban.created_at)
+        live = store.live_space_ids_of_host(uow.session, host_id)
     log.info("host %s banned %s from their Spaces", host_id, target.id)
+    for space_id in live:
+        # Someone already in the host's live Space is removed as "remove and block" would.
+        with contextlib.suppress(DomainError):
+            space_stage.do_remove(ctx, host_id, space_id, target.id, block=True)
     return view
 
 

@@ -1,7 +1,7 @@
 """A host keeps someone out of all their Spaces ahead of time, sees the list, lifts bans."""
 
 from tests.harness import Account, LiveServer
-from tests.integration.spaces.space_helpers import call, open_space
+from tests.integration.spaces.space_helpers import call, open_space, participants
 
 BANS = "/api/v1/me/bans"
 
@@ -49,6 +49,16 @@ def test_a_removal_with_block_shows_in_the_ban_list(alice: Account, bob: Account
     assert removed.status_code == 204
     listed = call(alice, "GET", BANS).json()["data"]
     assert [(b["user_id"], b["space_id"]) for b in listed] == [(bob.id, space["id"])]
+
+
+def test_banning_someone_already_in_the_hosts_live_space_removes_them(
+    alice: Account, bob: Account
+) -> None:
+    space = open_space(alice)
+    assert call(bob, "POST", f"/api/v1/spaces/{space['id']}/join").status_code == 200
+    assert call(alice, "POST", BANS, json={"username": bob.username}).status_code == 201
+    assert bob.id not in participants(alice, space["id"])
+    assert call(bob, "POST", f"/api/v1/spaces/{space['id']}/join").status_code == 403
 
 
 def test_bans_are_checked(alice: Account) -> None:
