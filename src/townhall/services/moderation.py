@@ -4,6 +4,7 @@ Every admin action is one `do_` function that checks the role, changes state, se
 open reports of its target and writes one audit-log row, all in one transaction.
 """
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -13,12 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from townhall.domain import moderation as rules
-from townhall.domain.errors import Conflict, NotFound
+from townhall.domain.errors import Conflict, DomainError, NotFound
 from townhall.domain.moderation import ModerationAction, ReportReason, ReportState, TargetType
 from townhall.domain.pagination import check_limit, decode_cursor, encode_cursor
 from townhall.domain.spaces import actions
 from townhall.domain.spaces.lifecycle import SpaceState
 from townhall.domain.spaces.model import SpaceEvent
+from townhall.services import space_stage
 from townhall.services.context import ServiceContext
 from townhall.services.json import format_time
 from townhall.services.lookup import require_post, require_user, require_user_id
@@ -269,7 +271,8 @@ def do_suspend(
     reason: str | None,
     report_id: int | None = None,
 ) -> None:
-    """Logs the user out everywhere, ends their live Space, and refuses their logins.
+    """Logs the user out everywhere, ends their live Space, takes them out of the others
+    they are in, and refuses their logins.
 
     Tokens are revoked in the database and in this node's token cache at once; another
     node may honour a token it cached for up to `settings.token_cache_s` more.
@@ -308,7 +311,12 @@ def do_suspend(
                 ctx.tokens.revoke(token_hash)
 
         uow.after_commit(forget_tokens)
+        elsewhere = store.live_spaces_present_in(uow.session, user_id)
     log.info("user %s suspended by %s; ended spaces %s", user_id, admin_id, ended)
+    for space_id in elsewhere:
+        # Out of the other live Spaces they were in, as if they had left.
+        with contextlib.suppress(DomainError):
+            space_stage.do_leave(ctx, UserId(user_id), space_id)
 
 
 def _end_live_spaces_of(ctx: ServiceContext, uow: UnitOfWork, host_id: int) -> list[str]:

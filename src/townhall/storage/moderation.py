@@ -10,6 +10,7 @@ from townhall.storage.tables import (
     HostBanRow,
     ModerationLogRow,
     ReportRow,
+    SpaceParticipantRow,
     SpacePinRow,
     SpaceRow,
     UserRow,
@@ -150,3 +151,18 @@ def open_report_by(session: Session, reporter_id: int, target_type: str, target_
 
 def spaces_pinning(session: Session, post_id: int) -> list[int]:
     return list(session.scalars(select(SpacePinRow.space_id).where(SpacePinRow.post_id == post_id)))
+
+
+def live_spaces_present_in(session: Session, user_id: int) -> list[int]:
+    """The live Spaces (anyone's) the user is in right now."""
+    return list(
+        session.scalars(
+            select(SpaceParticipantRow.space_id)
+            .join(SpaceRow, SpaceRow.id == SpaceParticipantRow.space_id)
+            .where(
+                SpaceParticipantRow.user_id == user_id,
+                SpaceParticipantRow.present.is_(True),
+                SpaceRow.state == "live",
+            )
+        )
+    )

@@ -14,6 +14,7 @@ from tests.integration.spaces.space_helpers import (
     get_space,
     join,
     open_space,
+    participants,
     space_events,
 )
 from townhall import cli
@@ -238,6 +239,8 @@ def test_a_suspended_user_is_logged_out_everywhere_cannot_log_in_and_their_space
     second_session = login(server, bob).json()["token"]
     space = open_space(bob)
     join(alice, space["id"])
+    elsewhere = open_space(server.signup())
+    join(bob, elsewhere["id"])
     reported = report(alice, "user", bob.id).json()
 
     suspended = call(
@@ -256,6 +259,7 @@ def test_a_suspended_user_is_logged_out_everywhere_cannot_log_in_and_their_space
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "account_suspended"
     assert get_space(alice, space["id"])["state"] == "ended"
+    assert bob.id not in participants(alice, elsewhere["id"])
     assert all(r["id"] != reported["id"] for r in open_reports(admin))
     entry = next(
         e
