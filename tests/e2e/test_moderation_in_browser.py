@@ -88,3 +88,29 @@ def test_in_a_recorded_space_a_listener_is_told_before_asking_to_speak_and_may_d
         "button", name="Accept"
     ).click()
     expect(guest.get_by_role("button", name="Cancel request")).to_be_visible()
+
+
+def test_a_host_bans_someone_from_their_profile_and_lifts_it_in_settings(
+    sqlite_server: LiveServer, open_page: OpenPage
+) -> None:
+    base = sqlite_server.url
+    troll = sqlite_server.signup()
+    host = open_page()
+    host_name = f"hst{uuid.uuid4().hex[:10]}"
+    sign_up(host, base, host_name)
+    host.goto(f"{base}/u/{troll.username}")
+    host.get_by_role("button", name=f"More actions for @{troll.username}").click()
+    host.get_by_role("menuitem", name="Keep out of my Spaces").click()
+    expect(host.get_by_text(f"@{troll.username} can't join your Spaces.")).to_be_visible()
+
+    host.get_by_role("link", name="Settings").click()
+    bans = host.get_by_role("list", name="Kept out of your Spaces")
+    banned = bans.get_by_role("listitem").filter(has_text=f"@{troll.username}")
+    expect(banned).to_be_visible()
+    with httpx.Client(base_url=base) as client:
+        response = client.get("/api/v1/me/bans", headers={"Authorization": f"Bearer {troll.token}"})
+    assert response.json()["data"] == []  # the troll's own list: bans are the host's
+
+    banned.get_by_role("button", name="Lift").click()
+    expect(bans.get_by_role("listitem")).to_have_count(0)
+    expect(host.get_by_text("Nobody. Everyone may join your Spaces.")).to_be_visible()
