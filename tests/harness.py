@@ -15,7 +15,7 @@ import uvicorn
 
 from townhall.api.app import create_app
 from townhall.api.server_options import uvicorn_options
-from townhall.config import RateLimit, RateLimits, Settings
+from townhall.config import RATE_LIMIT_NAMES, RateLimit, RateLimits, Settings
 from townhall.container import Container, build_container
 
 TEST_PASSWORD = "correct horse battery"
@@ -72,6 +72,12 @@ TEST_RATE_LIMITS = RateLimits(
 )
 """Every suite signs up, posts and joins from 127.0.0.1 far faster than a person; the
 tests of the limits themselves set their own (tests/integration/api/test_rate_limits_api.py)."""
+TEST_RATE_LIMIT_ENV = {
+    f"TOWNHALL_RATE_{name.upper()}_{side.upper()}": str(getattr(TEST_RATE_LIMITS.of(name), side))
+    for name in RATE_LIMIT_NAMES
+    for side in ("per_user", "per_ip")
+}
+"""The same, for a server in its own process (`townhall serve` reads TOWNHALL_* variables)."""
 
 
 def make_settings(data_dir: Path, database_url: str = "") -> Settings:
