@@ -89,6 +89,15 @@ SERVER_ENV = {
     # argon2 at its defaults costs ~0.1 s of CPU per signup; the benchmark is not about it.
     "TOWNHALL_PASSWORD_TIME_COST": "1",
     "TOWNHALL_PASSWORD_MEMORY_KIB": "1024",
+    # Every simulated user comes from 127.0.0.1: per-address limits would throttle the run.
+    "TOWNHALL_RATE_SIGNUP_PER_IP": "0",
+    "TOWNHALL_RATE_LOGIN_PER_IP": "0",
+    "TOWNHALL_RATE_POST_PER_IP": "0",
+    "TOWNHALL_RATE_FOLLOW_PER_IP": "0",
+    "TOWNHALL_RATE_JOIN_PER_IP": "0",
+    "TOWNHALL_RATE_SPEAK_REQUEST_PER_IP": "0",
+    "TOWNHALL_RATE_REACTION_PER_IP": "0",
+    "TOWNHALL_RATE_WEBRTC_OFFER_PER_IP": "0",
 }
 HTTP_TIMEOUT_S = 60.0
 SETUP_ATTEMPTS = 4

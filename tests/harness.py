@@ -15,7 +15,7 @@ import uvicorn
 
 from townhall.api.app import create_app
 from townhall.api.server_options import uvicorn_options
-from townhall.config import Settings
+from townhall.config import RATE_LIMIT_NAMES, RateLimit, RateLimits, Settings
 from townhall.container import Container, build_container
 
 TEST_PASSWORD = "correct horse battery"
@@ -58,6 +58,28 @@ class Account:
         return self.server.client(self.token)
 
 
+UNLIMITED = RateLimit(per_user=0, per_ip=0, window_s=60.0)
+TEST_RATE_LIMITS = RateLimits(
+    signup=UNLIMITED,
+    login=UNLIMITED,
+    post=UNLIMITED,
+    follow=UNLIMITED,
+    join=UNLIMITED,
+    speak_request=UNLIMITED,
+    # The reaction limit stays as shipped: tests of the reaction stream count on it.
+    reaction=RateLimit(per_user=5, per_ip=0, window_s=1.0),
+    webrtc_offer=UNLIMITED,
+)
+"""Every suite signs up, posts and joins from 127.0.0.1 far faster than a person; the
+tests of the limits themselves set their own (tests/integration/api/test_rate_limits_api.py)."""
+TEST_RATE_LIMIT_ENV = {
+    f"TOWNHALL_RATE_{name.upper()}_{side.upper()}": str(getattr(TEST_RATE_LIMITS.of(name), side))
+    for name in RATE_LIMIT_NAMES
+    for side in ("per_user", "per_ip")
+}
+"""The same, for a server in its own process (`townhall serve` reads TOWNHALL_* variables)."""
+
+
 def make_settings(data_dir: Path, database_url: str = "") -> Settings:
     return Settings(
         data_dir=data_dir,
@@ -66,6 +88,7 @@ def make_settings(data_dir: Path, database_url: str = "") -> Settings:
         password_memory_kib=1024,
         # Tests act as a proxy so each can send its own X-Forwarded-For client address.
         trusted_proxies=("127.0.0.1",),
+        rate_limits=TEST_RATE_LIMITS,
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from tests.harness import TEST_PASSWORD
+from tests.harness import TEST_PASSWORD, TEST_RATE_LIMIT_ENV
 
 NODE_START_TIMEOUT_S = 60.0
 
@@ -141,6 +141,7 @@ def node_processes(
         "TOWNHALL_PASSWORD_MEMORY_KIB": "1024",
         "TOWNHALL_CAPTIONS_MODEL": "none",
         "TOWNHALL_RTC_HOST_ADDRESSES": "127.0.0.1",
+        **TEST_RATE_LIMIT_ENV,
         **{f"TOWNHALL_{name.upper()}": value for name, value in settings.items()},
     }
     data_dir.mkdir(parents=True, exist_ok=True)

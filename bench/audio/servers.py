@@ -46,6 +46,17 @@ START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
 FD_LIMIT = 65_536
 CHEAP_PASSWORDS = {"TOWNHALL_PASSWORD_TIME_COST": "1", "TOWNHALL_PASSWORD_MEMORY_KIB": "1024"}
+# Every simulated listener comes from 127.0.0.1: per-address rate limits would refuse them.
+NO_ADDRESS_LIMITS = {
+    "TOWNHALL_RATE_SIGNUP_PER_IP": "0",
+    "TOWNHALL_RATE_LOGIN_PER_IP": "0",
+    "TOWNHALL_RATE_POST_PER_IP": "0",
+    "TOWNHALL_RATE_FOLLOW_PER_IP": "0",
+    "TOWNHALL_RATE_JOIN_PER_IP": "0",
+    "TOWNHALL_RATE_SPEAK_REQUEST_PER_IP": "0",
+    "TOWNHALL_RATE_REACTION_PER_IP": "0",
+    "TOWNHALL_RATE_WEBRTC_OFFER_PER_IP": "0",
+}
 PASSWORD = "bench-password-1"
 SIGNUP_CONCURRENCY = 8
 
@@ -202,7 +213,9 @@ def townhall(data_dir: Path, nice: int = 0) -> Iterator[Townhall]:
     log_path = data_dir / "server.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as out:
-        process = spawn(command, nice, out, env={**os.environ, **CHEAP_PASSWORDS})
+        process = spawn(
+            command, nice, out, env={**os.environ, **CHEAP_PASSWORDS, **NO_ADDRESS_LIMITS}
+        )
     server = Townhall(process, f"http://127.0.0.1:{port}", data_dir, command)
     try:
         _wait_http(f"{server.base_url}/api/v1/health", process, log_path)

@@ -1,4 +1,5 @@
-"""The `townhall` command: serve the app, load demo data, load-test a running deployment."""
+"""The `townhall` command: serve the app, load demo data, grant the admin role, and
+load-test a running deployment."""
 
 import argparse
 import gc
@@ -104,6 +105,31 @@ def _loadtest(args: argparse.Namespace) -> int:
     return run_loadtest(args)
 
 
+def _admin(args: argparse.Namespace) -> int:
+    """`townhall admin grant|revoke USERNAME`: 0 done (or already so), 1 no such user."""
+    from townhall.container import build_container
+    from townhall.domain.errors import NotFound
+    from townhall.services.moderation import do_set_admin
+
+    grant = args.action == "grant"
+    container = build_container(_settings_from(args))
+    try:
+        print(f"{'granting' if grant else 'revoking'} the admin role of {args.username} ...")
+        changed = do_set_admin(container.services, args.username, grant)
+    except NotFound:
+        print(f"error: there is no user named {args.username!r}", file=sys.stderr)
+        return 1
+    finally:
+        container.engine.dispose()
+    if not changed:
+        print(f"{args.username} {'is already' if grant else 'was not'} an admin; nothing changed")
+    elif grant:
+        print(f"{args.username} is now an admin: the Moderation page is in their menu")
+    else:
+        print(f"{args.username} is no longer an admin")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="townhall",
@@ -169,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_loadtest_arguments(loadtest)
     loadtest.set_defaults(handler=_loadtest)
+
+    admin = commands.add_parser(
+        "admin",
+        help="grant or revoke the admin (moderator) role",
+        description="Admins work the moderation queue: reports, suspensions, removals. "
+        "Every change of the role is written to the moderation audit log.",
+    )
+    admin.add_argument("action", choices=("grant", "revoke"), help="grant or revoke the role")
+    admin.add_argument("username", help="the account's username")
+    storage_options(admin)
+    admin.set_defaults(handler=_admin)
     return parser
 
 

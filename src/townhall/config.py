@@ -126,6 +126,62 @@ def parse_rtc_host_addresses(raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `per_user` hits per user and `per_ip` per client address in any `window_s`.
+
+    0 turns that side off. Counted in memory on each node (services/ratelimit.py).
+    """
+
+    per_user: int
+    per_ip: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The named limits of API actions; each is TOWNHALL_RATE_<NAME>_PER_USER / _PER_IP.
+
+    Generous by default: a person acting by hand never meets them, a script does.
+    """
+
+    signup: RateLimit = RateLimit(per_user=0, per_ip=50, window_s=3600.0)
+    """Per address only: there is no user yet."""
+    login: RateLimit = RateLimit(per_user=30, per_ip=120, window_s=60.0)
+    """Per user means per username tried, whoever tries it."""
+    post: RateLimit = RateLimit(per_user=30, per_ip=300, window_s=60.0)
+    follow: RateLimit = RateLimit(per_user=60, per_ip=600, window_s=60.0)
+    """Follows and unfollows."""
+    join: RateLimit = RateLimit(per_user=30, per_ip=600, window_s=60.0)
+    speak_request: RateLimit = RateLimit(per_user=10, per_ip=300, window_s=60.0)
+    reaction: RateLimit = RateLimit(per_user=5, per_ip=100, window_s=1.0)
+    webrtc_offer: RateLimit = RateLimit(per_user=30, per_ip=600, window_s=60.0)
+    """Offers to /rtc/publish, /rtc/listen, WHIP and WHEP."""
+
+    def of(self, name: str) -> RateLimit:
+        limit = getattr(self, name, None)
+        if not isinstance(limit, RateLimit):
+            raise KeyError(name)
+        return limit
+
+
+RATE_LIMIT_NAMES = tuple(name for name in RateLimits.__dataclass_fields__)
+
+
+def _env_rate_limits() -> RateLimits:
+    defaults = RateLimits()
+    changes: dict[str, RateLimit] = {}
+    for name in RATE_LIMIT_NAMES:
+        default = defaults.of(name)
+        env = f"TOWNHALL_RATE_{name.upper()}"
+        per_user = _env_int(f"{env}_PER_USER", default.per_user)
+        per_ip = _env_int(f"{env}_PER_IP", default.per_ip)
+        if per_user < 0 or per_ip < 0:
+            raise SystemExit(f"{env}_PER_USER and _PER_IP must be 0 (off) or more")
+        changes[name] = RateLimit(per_user, per_ip, default.window_s)
+    return replace(defaults, **changes)
+
+
 def _check_ice_url(url: str) -> None:
     if not url.startswith(ICE_SCHEMES) or len(url) > 512:
         raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
@@ -168,6 +224,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     max_avatar_bytes: int = 2 * 1024 * 1024
     login_failures_per_minute: int = 10
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    """Per user and per address, counted on each node (see RateLimits)."""
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     cookie_secure: bool = False
     min_followers_to_host: int = 0
@@ -259,6 +317,7 @@ def load_settings() -> Settings:
         media_lease_s=_env_float("TOWNHALL_MEDIA_LEASE_S", 6.0),
         max_body_bytes=_env_int("TOWNHALL_MAX_BODY_BYTES", 64 * 1024),
         login_failures_per_minute=_env_int("TOWNHALL_LOGIN_FAILURES_PER_MINUTE", 10),
+        rate_limits=_env_rate_limits(),
         trusted_proxies=_env_list("TOWNHALL_TRUSTED_PROXIES"),
         cookie_secure=os.environ.get("TOWNHALL_COOKIE_SECURE", "") in ("1", "true", "yes"),
         min_followers_to_host=_env_int("TOWNHALL_MIN_FOLLOWERS_TO_HOST", 0),

@@ -18,7 +18,6 @@ from townhall.captions.pool import CaptionPool
 from townhall.config import Settings
 from townhall.domain.errors import DomainError
 from townhall.domain.messages import MESSAGES_PER_MINUTE, MESSAGES_PER_MINUTE_PER_ADDRESS
-from townhall.domain.spaces.reactions import REACTIONS_PER_SECOND
 from townhall.ids import IdGenerator
 from townhall.media.service import CaptionWiring, MediaElsewhere, MediaService
 from townhall.realtime.bus import EventBus
@@ -40,7 +39,7 @@ from townhall.services.media_leases import held_elsewhere
 from townhall.services.media_owner import MediaOwnership
 from townhall.services.passwords import PasswordHasher
 from townhall.services.presence_sync import PresenceSync
-from townhall.services.ratelimit import SlidingWindowLimiter
+from townhall.services.ratelimit import NamedRateLimits, SlidingWindowLimiter
 from townhall.services.reaction_permits import PermitWatcher, ReactionPermits
 from townhall.services.space_log import space_channel
 from townhall.services.space_presence import SpacePresence
@@ -335,7 +334,7 @@ def build_container(settings: Settings, migrate: bool = True) -> Container:
         login_failures=SlidingWindowLimiter(
             settings.login_failures_per_minute, LOGIN_FAILURE_WINDOW_S
         ),
-        reaction_limiter=SlidingWindowLimiter(REACTIONS_PER_SECOND, 1.0),
+        rate_limits=NamedRateLimits(settings.rate_limits),
         tokens=ExpiringCache(settings.token_cache_s),
         reaction_permits=ReactionPermits(),
         message_limiter=SlidingWindowLimiter(MESSAGES_PER_MINUTE, 60.0),

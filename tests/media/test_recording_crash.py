@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tests.harness import TEST_PASSWORD
+from tests.harness import TEST_PASSWORD, TEST_RATE_LIMIT_ENV
 from tests.media.peers import SAMPLE_RATE, ToneTrack, connect
 from tests.media.test_recording import decode, loud_fraction, rms_windows
 
@@ -36,6 +36,7 @@ def townhall_serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes
         **os.environ,
         "TOWNHALL_PASSWORD_TIME_COST": "1",
         "TOWNHALL_PASSWORD_MEMORY_KIB": "1024",
+        **TEST_RATE_LIMIT_ENV,
     }
     log = (data_dir / f"server-{time.monotonic_ns()}.log").open("wb")
     command = [sys.executable, "-m", "townhall", "serve", "--quiet", "--port", str(port)]

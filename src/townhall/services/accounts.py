@@ -7,11 +7,13 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.domain import users as rules
 from townhall.domain.errors import Conflict, RateLimited, Unauthenticated
+from townhall.domain.moderation import check_not_suspended
 from townhall.services.context import ServiceContext
 from townhall.services.lookup import require_user
 from townhall.services.principal import Principal as Principal  # re-exported for callers
 from townhall.services.tokens import hash_token, new_token
 from townhall.services.views import UserView, user_view, user_views
+from townhall.storage import moderation as moderation_store
 from townhall.storage import users as user_store
 from townhall.storage.tables import AuthTokenRow, UserRow
 from townhall.types import UserId
@@ -102,6 +104,8 @@ def do_login(
         log.info("login failed username=%r ip=%s", username[:64], client_ip)
         raise Unauthenticated("Wrong username or password.", code="bad_credentials")
     with ctx.uow.write() as uow:
+        # In the transaction that issues the token: a suspension cannot slip in between.
+        check_not_suspended(moderation_store.get_suspension(uow.session, view.id) is not None)
         token, token_row = _issue_token(ctx, view.id, token_kind)
         uow.session.add(token_row)
     _remember(ctx, token_row)

@@ -9,7 +9,7 @@ from townhall.ids import IdGenerator
 from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.passwords import PasswordHasher
 from townhall.services.principal import Principal
-from townhall.services.ratelimit import SlidingWindowLimiter
+from townhall.services.ratelimit import NamedRateLimits, SlidingWindowLimiter
 from townhall.services.reaction_permits import ReactionPermits
 from townhall.storage.uow import UnitOfWorkFactory
 
@@ -24,7 +24,8 @@ class ServiceContext:
     clock: Clock
     passwords: PasswordHasher
     login_failures: SlidingWindowLimiter
-    reaction_limiter: SlidingWindowLimiter
+    rate_limits: NamedRateLimits
+    """settings.rate_limits, counted on this node."""
     tokens: ExpiringCache[str, Principal]
     """token hash -> principal, trusted for `settings.token_cache_s`."""
     reaction_permits: ReactionPermits

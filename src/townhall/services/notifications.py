@@ -10,9 +10,21 @@ from townhall.storage.tables import NotificationRow
 from townhall.storage.uow import UnitOfWork
 from townhall.types import UserId
 
+SESSION_ENDED = "session.ended"
+"""On a user's channel: every session of that user ended (a suspension); their personal
+sockets close with 4401 and the web client goes to the login page."""
+
 
 def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+def end_sessions(uow: UnitOfWork, user_id: int, at: str) -> None:
+    """Tells every node to close the user's personal sockets once the transaction commits."""
+    uow.emit(
+        user_channel(user_id),
+        {"type": SESSION_ENDED, "space_id": None, "seq": None, "at": at, "data": {}},
+    )
 
 
 def notify(

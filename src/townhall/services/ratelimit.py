@@ -1,9 +1,17 @@
-"""Sliding-window counters for rate limits; in-process, keyed by any string."""
+"""Sliding-window counters for rate limits; in-process, keyed by any string.
 
+In-process means per node: with several nodes behind a balancer, each node counts what it
+sees, so a client spread over N nodes gets up to N times a limit (docs/operations.md).
+"""
+
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+from townhall.config import RATE_LIMIT_NAMES, RateLimits
+from townhall.domain.errors import RateLimited
 
 
 class SlidingWindowLimiter:
@@ -59,3 +67,51 @@ class SlidingWindowLimiter:
     def reset(self, key: str) -> None:
         with self._lock:
             self._hits.pop(key, None)
+
+
+class NamedRateLimits:
+    """The limits of settings.rate_limits by name, each counted per user and per address.
+
+    One lock over the pair: a hit is counted on both sides or on neither, so a request
+    refused for its address does not also use up its user's allowance.
+    """
+
+    def __init__(
+        self, settings: RateLimits, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._limits: dict[
+            str, tuple[SlidingWindowLimiter | None, SlidingWindowLimiter | None]
+        ] = {}
+        for name in RATE_LIMIT_NAMES:
+            limit = settings.of(name)
+            per_user = (
+                SlidingWindowLimiter(limit.per_user, limit.window_s, monotonic)
+                if limit.per_user
+                else None
+            )
+            per_ip = (
+                SlidingWindowLimiter(limit.per_ip, limit.window_s, monotonic)
+                if limit.per_ip
+                else None
+            )
+            self._limits[name] = (per_user, per_ip)
+        self._lock = threading.Lock()
+
+    def check(self, name: str, user_key: str | None, ip: str | None) -> None:
+        """Counts one `name` hit for the user and the address; RateLimited when over either."""
+        per_user, per_ip = self._limits[name]
+        checks = [
+            (limiter, key)
+            for limiter, key in ((per_user, user_key), (per_ip, ip))
+            if limiter is not None and key is not None
+        ]
+        with self._lock:
+            waits = [w for lim, key in checks if (w := lim.retry_after_s(key)) is not None]
+            if waits:
+                raise RateLimited(
+                    f"Too many {name.replace('_', ' ')} requests; "
+                    f"try again in {math.ceil(max(waits))} s.",
+                    retry_after_s=math.ceil(max(waits)),
+                )
+            for limiter, key in checks:
+                limiter.hit(key)

@@ -1,9 +1,8 @@
 """Use cases for pins, shared posts and reactions in a live Space."""
 
 import asyncio
-import math
 
-from townhall.domain.errors import NotFound, RateLimited
+from townhall.domain.errors import NotFound
 from townhall.domain.pagination import MAX_PAGE_SIZE
 from townhall.domain.spaces import actions
 from townhall.domain.spaces.model import SpaceEvent
@@ -92,13 +91,13 @@ async def require_present(ctx: ServiceContext, user_id: UserId, space_id: int) -
         permits.remember(space_id, user_id, generation)
 
 
-async def accept_reaction(ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str) -> None:
+async def accept_reaction(
+    ctx: ServiceContext, user_id: UserId, space_id: int, emoji: str, client_ip: str | None = None
+) -> None:
     """Validates, authorizes and rate-limits a reaction; the caller hands it to the batcher.
 
     Runs on the event loop; who may react is `require_present`'s answer.
     """
     check_reaction(emoji)
     await require_present(ctx, user_id, space_id)
-    wait_s = ctx.reaction_limiter.acquire(f"react:{user_id}")
-    if wait_s is not None:
-        raise RateLimited("At most 5 reactions a second.", retry_after_s=math.ceil(wait_s))
+    ctx.rate_limits.check("reaction", str(user_id), client_ip)

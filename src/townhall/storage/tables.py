@@ -392,3 +392,56 @@ class MessageRow(Base):
     invite_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
     """Set when the message carries a host's invite to speak (or co-host) in `space_id`."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# Moderation (migration 0007) -------------------------------------------------------------
+
+
+class ReportRow(Base):
+    """Someone's report of a user, a post or a Space, waiting in the admins' queue."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_state_id", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(8))
+    target_id: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class UserSuspensionRow(Base):
+    """A suspended account: it cannot sign in until an admin lifts the suspension."""
+
+    __tablename__ = "user_suspensions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    suspended_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModerationLogRow(Base):
+    """The audit log: every moderation action, who took it and on what; never edited.
+
+    Ids and names are copied in, not foreign keys: the log outlives what it describes
+    (a removed post's text is kept in `detail`).
+    """
+
+    __tablename__ = "moderation_log"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_type: Mapped[str] = mapped_column(String(8))
+    target_id: Mapped[int] = mapped_column(BigInteger)
+    report_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -208,6 +208,38 @@ export function createApi({ onUnauthenticated }) {
         signal,
         expectAuth: false,
       }),
+    /** Moderation: anyone reports; admins work the queue (docs/api-extensions.md). */
+    report: (targetType, targetId, reason, note) =>
+      request("POST", "/api/v1/reports", {
+        json: { target_type: targetType, target_id: targetId, reason, note: note || null },
+      }),
+    adminStatus: (signal) => request("GET", "/api/v1/admin/status", { signal }),
+    adminReports: (state, cursor, signal) =>
+      request("GET", "/api/v1/admin/reports", { query: { state, cursor }, signal }),
+    resolveReport: (reportId) =>
+      request("POST", `/api/v1/admin/reports/${encodeURIComponent(reportId)}/resolve`),
+    dismissReport: (reportId) =>
+      request("POST", `/api/v1/admin/reports/${encodeURIComponent(reportId)}/dismiss`),
+    suspendUser: (userId, reason, reportId) =>
+      request("POST", `/api/v1/admin/users/${encodeURIComponent(userId)}/suspend`, {
+        json: { reason: reason || null, report_id: reportId ?? null },
+      }),
+    unsuspendUser: (userId) =>
+      request("POST", `/api/v1/admin/users/${encodeURIComponent(userId)}/unsuspend`),
+    removePost: (postId, reportId) =>
+      request("POST", `/api/v1/admin/posts/${encodeURIComponent(postId)}/remove`, {
+        json: { report_id: reportId ?? null },
+      }),
+    adminEndSpace: (spaceId, reportId) =>
+      request("POST", `/api/v1/admin/spaces/${encodeURIComponent(spaceId)}/end`, {
+        json: { report_id: reportId ?? null },
+      }),
+    auditLog: (cursor, signal) =>
+      request("GET", "/api/v1/admin/log", { query: { cursor }, signal }),
+    /** A host's ban list: kept out of all their Spaces. */
+    bans: (signal) => request("GET", "/api/v1/me/bans", { signal }),
+    ban: (username) => request("POST", "/api/v1/me/bans", { json: { username } }),
+    liftBan: (userId) => request("DELETE", `/api/v1/me/bans/${encodeURIComponent(userId)}`),
     vote: (id, pollId, option) =>
       request("POST", `${spacePath(id)}/polls/${encodeURIComponent(pollId)}/votes`, {
         json: { option },

@@ -14,6 +14,7 @@
 
 import { createApi } from "./api.js";
 import { refreshRings } from "./components/live-ring.js";
+import { openReportDialog } from "./components/report-dialog.js";
 import { createShell } from "./components/shell.js";
 import { h } from "./dom.js";
 import { EventStream, eventsUrl } from "./events.js";
@@ -22,6 +23,7 @@ import { followersPage, followingPage } from "./pages/connections.js";
 import { homePage } from "./pages/home.js";
 import { loginPage, nextPath, signupPage } from "./pages/login.js";
 import { conversationPage, messagesPage } from "./pages/messages.js";
+import { moderationPage } from "./pages/moderation.js";
 import { notFoundPage } from "./pages/notfound.js";
 import { notificationsPage } from "./pages/notifications.js";
 import { profilePage } from "./pages/profile.js";
@@ -41,6 +43,7 @@ const ROUTES = [
   { path: "/messages/:conversation_id", page: conversationPage },
   { path: "/spaces", page: spacesPage },
   { path: "/settings", page: settingsPage },
+  { path: "/moderation", page: moderationPage },
   { path: "/u/:username", page: profilePage },
   { path: "/u/:username/followers", page: followersPage },
   { path: "/u/:username/following", page: followingPage },
@@ -94,6 +97,7 @@ async function boot() {
   const main = document.getElementById("main");
   const announce = createAnnouncer(document.getElementById("toast"));
   let router = null;
+  let shell = null;
   let view = null;
   let firstRender = true;
   let pageTitle = "Townhall";
@@ -108,12 +112,30 @@ async function boot() {
     events.start();
     refreshUnread();
     refreshMessagesUnread();
+    paintOwnPosts();
+    refreshAdmin();
+  }
+
+  /** Your own posts have no Report button: one style rule, whatever list shows them. */
+  function paintOwnPosts() {
+    const me = session.me;
+    ownPosts.textContent = me ? `.post[data-author-id="${CSS.escape(me.id)}"] .post-report { display: none; }` : "";
+  }
+
+  async function refreshAdmin() {
+    try {
+      const { is_admin: admin } = await api.adminStatus();
+      shell?.setAdmin(admin);
+    } catch {
+      shell?.setAdmin(false);
+    }
   }
 
   function signedOut({ expired }) {
     if (!session.me) return;
     events.stop();
     session.setMe(null);
+    shell?.setAdmin(false);
     if (expired) {
       const here = location.pathname + location.search;
       router.navigate(`/login?${new URLSearchParams({ next: here })}`, { replace: true });
@@ -160,6 +182,14 @@ async function boot() {
   }
 
   const api = createApi({ onUnauthenticated: () => signedOut({ expired: true }) });
+  const ownPosts = h("style", { id: "own-posts" });
+  document.head.append(ownPosts);
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.("[data-report-post]");
+    if (!button || !session.me) return;
+    const text = button.closest(".post")?.querySelector(".post-text")?.textContent ?? "";
+    openReportDialog({ api, announce }, { type: "post", id: button.dataset.reportPost, label: text });
+  });
 
   events.addEventListener("notification", (event) => {
     if (location.pathname === NOTIFICATIONS_PATH) return;
@@ -235,7 +265,7 @@ async function boot() {
     }
   }
   // Built once we know who is here, so the logged-out frame never flashes for a member.
-  const shell = createShell({ session, events, onLogout: logout });
+  shell = createShell({ session, events, onLogout: logout });
   main.before(shell.node);
   router = new Router(ROUTES, render);
   if (session.me) signedIn(session.me);

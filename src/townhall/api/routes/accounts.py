@@ -14,8 +14,10 @@ from townhall.api.auth import (
 )
 from townhall.api.client_ip import client_ip
 from townhall.api.errors import ApiError
+from townhall.api.rate_limits import check_login, rate_limited
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.schemas import LoginBody, ProfileBody, SignedIn, SignupBody, User
+from townhall.domain.users import username_key
 from townhall.services import accounts
 from townhall.services.context import ServiceContext
 from townhall.services.json import to_json
@@ -53,7 +55,12 @@ def _signed_in(
     return {"user": to_json(session.user), "token": session.token}
 
 
-@router.post("/auth/signup", status_code=201, response_model=SignedIn)
+@router.post(
+    "/auth/signup",
+    status_code=201,
+    response_model=SignedIn,
+    dependencies=[rate_limited("signup", per="address")],
+)
 def signup(body: SignupBody, ctx: Services, response: Response) -> dict[str, Any]:
     session = accounts.do_signup(
         ctx, body.username, body.password, body.display_name, token_kind=body.session
@@ -63,6 +70,7 @@ def signup(body: SignupBody, ctx: Services, response: Response) -> dict[str, Any
 
 @router.post("/auth/login", response_model=SignedIn)
 def login(body: LoginBody, ctx: Services, request: Request, response: Response) -> dict[str, Any]:
+    check_login(request, username_key(body.username))
     session = accounts.do_login(
         ctx,
         body.username,

@@ -20,7 +20,7 @@ from townhall.realtime.raw_socket import raw_socket_of
 from townhall.services import accounts
 from townhall.services.accounts import Principal
 from townhall.services.json import format_time
-from townhall.services.notifications import user_channel
+from townhall.services.notifications import SESSION_ENDED, user_channel
 
 router = APIRouter(tags=["events"])
 
@@ -41,6 +41,10 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
     raw = raw_socket_of(websocket.scope)
     too_slow = False
     async for message in subscription:
+        if message.get("type") == SESSION_ENDED:
+            # An admin suspended this account: its tokens are revoked, so its sockets go too.
+            await _close_unauthenticated(websocket, raw)
+            return
         if raw is None:
             await websocket.send_text(text_of(message))
         elif raw.write(shared(message).wire()) > MAX_BUFFERED_BYTES:
@@ -56,6 +60,14 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
         return
     await websocket.send_text(resync.text())
     await websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect")
+
+
+async def _close_unauthenticated(websocket: WebSocket, raw: Any) -> None:
+    reason = "your session has ended"
+    if raw is not None:
+        raw.close(CLOSE_UNAUTHENTICATED, reason)
+    else:
+        await websocket.close(CLOSE_UNAUTHENTICATED, reason)
 
 
 def _now() -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from townhall.api.auth import CurrentUser
 from townhall.api.errors import ApiError
 from townhall.api.forwarding import forward_to_owner
+from townhall.api.rate_limits import rate_limited
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.config import IceServer
 from townhall.container import Container
@@ -98,7 +99,7 @@ async def rtc_config(space_id: str, principal: CurrentUser, request: Request) ->
     }
 
 
-@router.post("/rtc/publish", response_model=Answer)
+@router.post("/rtc/publish", response_model=Answer, dependencies=[rate_limited("webrtc_offer")])
 async def publish(space_id: str, body: Offer, principal: CurrentUser, request: Request) -> Any:
     try:
         session_id, sdp = await _media(request).publish(
@@ -112,6 +113,7 @@ async def publish(space_id: str, body: Offer, principal: CurrentUser, request: R
 @router.post(
     "/rtc/listen",
     response_model=Answer,
+    dependencies=[rate_limited("webrtc_offer")],
     responses={503: {"description": "WebRTC is full for this Space: `hls_url` in the error"}},
 )
 async def listen(space_id: str, body: Offer, principal: CurrentUser, request: Request) -> Any:
@@ -156,7 +158,13 @@ SDP_BODY = {
 }
 
 
-@router.post("/whip", status_code=201, openapi_extra=SDP_BODY, response_class=Response)
+@router.post(
+    "/whip",
+    status_code=201,
+    openapi_extra=SDP_BODY,
+    response_class=Response,
+    dependencies=[rate_limited("webrtc_offer")],
+)
 async def whip(space_id: str, principal: CurrentUser, request: Request) -> Response:
     """WHIP (RFC 9725): publish as a speaker from any WHIP client."""
     parsed = parse_space_id(space_id)
@@ -169,7 +177,13 @@ async def whip(space_id: str, principal: CurrentUser, request: Request) -> Respo
     return _sdp_answer(request, sdp, f"/api/v1/spaces/{parsed}/whip/{session_id}")
 
 
-@router.post("/whep", status_code=201, openapi_extra=SDP_BODY, response_class=Response)
+@router.post(
+    "/whep",
+    status_code=201,
+    openapi_extra=SDP_BODY,
+    response_class=Response,
+    dependencies=[rate_limited("webrtc_offer")],
+)
 async def whep(space_id: str, principal: CurrentUser, request: Request) -> Response:
     """WHEP: listen from any WHEP player; 503 (with `hls_url`) when WebRTC is full."""
     parsed = parse_space_id(space_id)

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from townhall.api.auth import CurrentUser, Services
+from townhall.api.rate_limits import rate_limited
 from townhall.api.responses import json_response
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.schemas import Post, PostBody, PostPage, parse_id
@@ -15,7 +16,7 @@ from townhall.services.json import to_json
 router = APIRouter(prefix="/api/v1", tags=["posts"], responses=ERROR_RESPONSES)
 
 
-@router.post("/posts", status_code=201, response_model=Post)
+@router.post("/posts", status_code=201, response_model=Post, dependencies=[rate_limited("post")])
 def create_post(body: PostBody, principal: CurrentUser, ctx: Services) -> Any:
     reply_to = parse_id(body.reply_to)
     space_id = parse_id(body.space_id)

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from townhall.api.auth import CurrentUser, MaybeUser, Services
+from townhall.api.client_ip import client_ip
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.schemas import PostPage, parse_id
 from townhall.api.space_schemas import PinBody, Poll, PollBody, PollList, ReactionBody, VoteBody
@@ -41,7 +42,14 @@ async def react(
     event loop (no worker thread, no database)."""
     parsed = parse_space_id(space_id)
     container: Container = request.app.state.container
-    await space_extras.accept_reaction(container.services, principal.user_id, parsed, body.emoji)
+    ctx = container.services
+    await space_extras.accept_reaction(
+        ctx,
+        principal.user_id,
+        parsed,
+        body.emoji,
+        client_ip(request, ctx.settings.trusted_proxies),
+    )
     container.reactions.add(parsed, principal.user_id, body.emoji)
     return Response(status_code=202)
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from townhall.api.auth import CurrentUser, MaybeUser, Services
+from townhall.api.rate_limits import rate_limited
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.schemas import parse_id
 from townhall.api.space_schemas import (
@@ -33,7 +34,7 @@ def _user_id(raw: str) -> int:
     return parsed
 
 
-@router.post("/join", response_model=Participant)
+@router.post("/join", response_model=Participant, dependencies=[rate_limited("join")])
 async def join(space_id: str, principal: CurrentUser, ctx: Services) -> Any:
     """Async, with the use case in a worker thread: FastAPI validates the response of a
     sync route in a second worker-thread hop, which a join storm pays on every join."""
@@ -56,7 +57,7 @@ def participants(space_id: str, viewer: MaybeUser, ctx: Services) -> Any:
     return {"data": to_json(views)}
 
 
-@router.post("/speak-requests", status_code=201)
+@router.post("/speak-requests", status_code=201, dependencies=[rate_limited("speak_request")])
 def raise_hand(space_id: str, principal: CurrentUser, ctx: Services) -> Response:
     space_stage.do_raise_hand(ctx, principal.user_id, parse_space_id(space_id))
     return Response(status_code=201)

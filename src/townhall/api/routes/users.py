@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from townhall.api.auth import CurrentUser, MaybeUser, Services
+from townhall.api.rate_limits import rate_limited
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.schemas import PostPage, User, UserPage
 from townhall.services import accounts, posts, social
@@ -21,13 +22,13 @@ def get_user(username: str, viewer: MaybeUser, ctx: Services) -> Any:
     return to_json(accounts.get_user(ctx, username, viewer.user_id if viewer else None))
 
 
-@router.post("/{username}/follow", status_code=204)
+@router.post("/{username}/follow", status_code=204, dependencies=[rate_limited("follow")])
 def follow(username: str, principal: CurrentUser, ctx: Services) -> Response:
     social.do_follow(ctx, principal.user_id, username)
     return Response(status_code=204)
 
 
-@router.delete("/{username}/follow", status_code=204)
+@router.delete("/{username}/follow", status_code=204, dependencies=[rate_limited("follow")])
 def unfollow(username: str, principal: CurrentUser, ctx: Services) -> Response:
     social.do_unfollow(ctx, principal.user_id, username)
     return Response(status_code=204)

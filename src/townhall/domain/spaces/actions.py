@@ -132,6 +132,12 @@ def _end(space: Space, now: datetime) -> list[SpaceEvent]:
     return [SpaceEvent("space.ended", {"id": space.id})]
 
 
+def end_by_moderator(space: Space, now: datetime) -> list[SpaceEvent]:
+    """An admin ends a Space that breaks the rules, whoever hosts it (domain/moderation.py)."""
+    events = _end(space, now)
+    return [SpaceEvent(event.type, {**event.data, "by_moderator": True}) for event in events]
+
+
 def end_for_host_timeout(space: Space, now: datetime) -> list[SpaceEvent]:
     """The host's connection did not come back within the grace period."""
     return _end(space, now)

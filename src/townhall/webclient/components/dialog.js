@@ -59,7 +59,13 @@ export function modal({ title, body, onClose, className = "" }) {
 }
 
 /** Asks before something that cannot be undone; resolves true when confirmed. */
-export function confirmDialog({ title, message, confirmLabel, danger = false }) {
+export function confirmDialog({
+  title,
+  message,
+  confirmLabel,
+  cancelLabel = "Cancel",
+  danger = false,
+}) {
   return new Promise((resolve) => {
     let confirmed = false;
     const yes = h(
@@ -70,7 +76,7 @@ export function confirmDialog({ title, message, confirmLabel, danger = false }) 
     const no = h(
       "button",
       { type: "button", class: "btn btn-secondary", "data-autofocus": "" },
-      "Cancel",
+      cancelLabel,
     );
     const dialog = modal({
       title,

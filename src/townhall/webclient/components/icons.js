@@ -86,6 +86,7 @@ const SHAPES = {
     ["path", { d: "M3.5 10h17M8 3v4M16 3v4" }],
   ],
   close: [["path", { d: "M6 6l12 12M18 6 6 18" }]],
+  flag: [["path", { d: "M5 21V4M5 4.5h12l-2.5 4 2.5 4H5" }]],
   pin: [["path", { d: "M9 3.5h6M10 3.5v6L6.5 14h11L14 9.5v-6M12 14v6.5" }]],
   poll: [["path", { d: "M5 20V10M12 20V4M19 20v-7M3 20.5h18" }]],
   play: [["path", { d: "M7 4.5v15l12-7.5z" }]],

@@ -1,5 +1,6 @@
 /**
- * One post: avatar, name and @username linking to the profile, relative time, the text.
+ * One post: avatar, name and @username linking to the profile, relative time, the text,
+ * and Report (app.js answers its clicks, for every list of posts at once).
  * A post that links a clip of a recorded Space (/clips/{id}.m4a) plays it inline.
  */
 
@@ -39,7 +40,7 @@ export function postItem(post, ctx = null, { exceptSpaceId = null } = {}) {
   const href = profilePath(author.username);
   return h(
     "article",
-    { class: "post", "data-post-id": post.id },
+    { class: "post", "data-post-id": post.id, "data-author-id": post.author_id },
     avatarLink(author, { href, className: "post-avatar" }),
     h(
       "div",
@@ -56,6 +57,17 @@ export function postItem(post, ctx = null, { exceptSpaceId = null } = {}) {
         ),
         h("span", { class: "sep", "aria-hidden": "true" }, "·"),
         timeAgo(post.created_at),
+        // app.js opens the report dialog; it hides the button on your own posts.
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn-link post-report small",
+            "data-report-post": post.id,
+            "aria-label": `Report this post by @${author.username}`,
+          },
+          "Report",
+        ),
       ),
       h("p", { class: "post-text" }, post.text),
       clipPlayer(post.text),

@@ -62,6 +62,8 @@ export function createShell({ session, events, onLogout }) {
     h("span", { class: "visually-hidden" }, " unread"),
   );
   const profileLink = navLink("/home", "user", "Profile");
+  const moderationLink = navLink("/moderation", "flag", "Moderation");
+  moderationLink.hidden = true;
   const nav = h(
     "nav",
     { class: "main-nav", "aria-label": "Main" },
@@ -74,6 +76,7 @@ export function createShell({ session, events, onLogout }) {
       navLink("/messages", "mail", "Messages", messagesBadge),
       profileLink,
       navLink("/settings", "settings", "Settings"),
+      moderationLink,
     ),
   );
   const connText = h("span", { class: "conn-text" });
@@ -133,6 +136,10 @@ export function createShell({ session, events, onLogout }) {
 
   return {
     node: header,
+    /** Admins get the Moderation page in the navigation. */
+    setAdmin(admin) {
+      moderationLink.hidden = !admin;
+    },
     /** Marks the nav link of the section the current page belongs to. */
     setCurrent(pathname) {
       for (const link of nav.querySelectorAll("a.nav-link")) {

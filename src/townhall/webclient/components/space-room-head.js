@@ -8,6 +8,7 @@ import { h, replace } from "../dom.js";
 import { displayName, plural } from "../format.js";
 import { avatar } from "./avatar.js";
 import { icon } from "./icons.js";
+import { openReportDialog } from "./report-dialog.js";
 import { userOf } from "./space-people.js";
 
 const CONNECTION_TEXT = {
@@ -57,6 +58,14 @@ export function roomHeader(room, { onLeave, onEnd, onShare = null }) {
     { type: "button", class: "btn btn-danger btn-small room-leave", hidden: true },
     "End",
   );
+  const reportButton = h(
+    "button",
+    { type: "button", class: "btn btn-secondary btn-small room-report", hidden: true },
+    "Report",
+  );
+  reportButton.addEventListener("click", () =>
+    openReportDialog(room.ctx, { type: "space", id: room.id, label: room.space?.title }),
+  );
   let copiedTimer = null;
 
   async function share() {
@@ -89,7 +98,15 @@ export function roomHeader(room, { onLeave, onEnd, onShare = null }) {
     heading,
     hostLine,
     topics,
-    h("div", { class: "room-actions" }, shareButton, copied, leaveButton, endButton),
+    h(
+      "div",
+      { class: "room-actions" },
+      shareButton,
+      copied,
+      leaveButton,
+      endButton,
+      reportButton,
+    ),
     shareField,
   );
 
@@ -134,6 +151,8 @@ export function roomHeader(room, { onLeave, onEnd, onShare = null }) {
       leaveButton.hidden = !(live && me && me.role !== "host");
       endButton.hidden = !(live && me?.role === "host");
       shareButton.hidden = space.state === "ended";
+      // Anyone logged in may report a Space but their own.
+      reportButton.hidden = !room.myId || space.creator_id === room.myId;
     },
   };
 }

@@ -7,6 +7,7 @@
 
 import { h, replace } from "../dom.js";
 import { displayName, fullTime } from "../format.js";
+import { confirmDialog } from "./dialog.js";
 import { icon } from "./icons.js";
 import { startTime } from "./space-card.js";
 import { openInviteDialog } from "./space-invite.js";
@@ -25,6 +26,23 @@ function card(node, kind, title, text, actions) {
 
 function button(label, onClick, className = "btn btn-primary") {
   return h("button", { type: "button", class: className, onclick: onClick }, label);
+}
+
+/**
+ * Recording consent: in a recorded Space, going on stage (asking to speak,
+ * accepting an invite) first says so, and Decline keeps you off the stage.
+ * Resolves true when the Space is not recorded or you accept.
+ */
+export function agreeToRecording(room) {
+  if (!room.space?.recording) return Promise.resolve(true);
+  return confirmDialog({
+    title: "This Space is recorded",
+    message:
+      "What you say on stage will be in the recording, which people can replay and clip " +
+      "after the Space ends. Go on stage anyway?",
+    confirmLabel: "Accept",
+    cancelLabel: "Decline",
+  });
 }
 
 /** What the notice should say now, as a key (to rebuild only on change) and a builder. */
@@ -166,6 +184,7 @@ export function inviteBanner(room, { onChange }) {
   let shown = null;
 
   async function accept() {
+    if (!(await agreeToRecording(room))) return decline();
     const participant = await room.act(
       () => room.ctx.api.acceptInvite(room.id),
       "You're on stage. You start muted.",
@@ -204,7 +223,13 @@ export function inviteBanner(room, { onChange }) {
       replace(
         node,
         icon("spaces", 20),
-        h("p", {}, h("strong", {}, who), ` invited you to ${what}.`),
+        h(
+          "p",
+          {},
+          h("strong", {}, who),
+          ` invited you to ${what}.`,
+          room.space.recording ? " This Space is recorded." : "",
+        ),
         h(
           "span",
           { class: "banner-actions" },
@@ -256,6 +281,10 @@ export function roomControls(room, { onReact, onChange, micMeter = null, silence
     const me = room.me();
     if (!me) return;
     const raise = !me.hand_raised;
+    if (raise && !(await agreeToRecording(room))) {
+      ctx.announce("You stay a listener.");
+      return;
+    }
     hand.disabled = true;
     const done = await room.act(
       () => (raise ? ctx.api.raiseHand(id) : ctx.api.lowerHand(id)).then(() => true),

@@ -11,6 +11,7 @@ import { confirmDialog } from "./dialog.js";
 import { icon } from "./icons.js";
 import { syncKeyed } from "./keyed-list.js";
 import { menuButton } from "./menu.js";
+import { openReportDialog } from "./report-dialog.js";
 import { handleOf, isModerator, isOnStage, nameOf, roleBadge, userOf } from "./space-people.js";
 
 /** More listeners than this are summed up rather than drawn. */
@@ -123,6 +124,21 @@ function moderationItems(room, target) {
   return items;
 }
 
+/** Everyone logged in may report anyone else in the room to the server's admins. */
+function personItems(room, target) {
+  const items = moderationItems(room, target);
+  if (room.myId && target.user_id !== room.myId) {
+    const user = userOf(target);
+    items.push({
+      label: "Report",
+      danger: true,
+      onSelect: () =>
+        openReportDialog(room.ctx, { type: "user", id: target.user_id, label: handleOf(user) }),
+    });
+  }
+  return items;
+}
+
 /** One person's tile; the menu is built once and reads the latest state when opened. */
 function personNode(room, participant, { compact }) {
   let current = participant;
@@ -161,11 +177,11 @@ function personNode(room, participant, { compact }) {
       isOnStage(next) ? [roleBadge(next.role), micState(next.muted)] : null,
       next.hand_raised ? handState() : null,
     );
-    const canModerate = moderationItems(room, next).length > 0;
+    const canModerate = personItems(room, next).length > 0;
     if (canModerate && !menu) {
       menu = menuButton({
         label: `Actions for ${nameOf(user)}`,
-        items: () => moderationItems(room, current),
+        items: () => personItems(room, current),
       });
       menuSlot.append(menu);
     } else if (!canModerate && menu) {

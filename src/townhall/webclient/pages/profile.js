@@ -1,6 +1,6 @@
 /**
  * /u/{username}: who someone is, how many follow them, Follow / Unfollow,
- * Block / Unblock in a small menu, their recorded Spaces (each opens its
+ * Block / Unblock, Keep out of my Spaces and Report in a small menu, their recorded Spaces (each opens its
  * replay) and their posts. Your own profile has "Edit profile" instead.
  */
 
@@ -13,6 +13,7 @@ import { avatarLink } from "../components/live-ring.js";
 import { menuButton } from "../components/menu.js";
 import { postItem, profilePath } from "../components/post.js";
 import { profileEditor } from "../components/profile-editor.js";
+import { openReportDialog } from "../components/report-dialog.js";
 import { spacePath, startTime } from "../components/space-card.js";
 import { displayName, plural } from "../format.js";
 
@@ -135,9 +136,26 @@ export function profilePage(ctx) {
           user.relationship?.blocking
             ? { label: `Unblock @${user.username}`, onSelect: () => setBlocked(false) }
             : { label: `Block @${user.username}`, onSelect: () => setBlocked(true), danger: true },
+          { label: "Keep out of my Spaces", onSelect: banFromSpaces, danger: true },
+          {
+            label: `Report @${user.username}`,
+            onSelect: () =>
+              openReportDialog(ctx, { type: "user", id: user.id, label: `@${user.username}` }),
+            danger: true,
+          },
         ],
       }),
     );
+  }
+
+  /** A ban ahead of time: they cannot join any of your Spaces (lift it in Settings). */
+  async function banFromSpaces() {
+    try {
+      await ctx.api.ban(user.username);
+      ctx.announce(`@${user.username} can't join your Spaces. Lift it in Settings.`);
+    } catch (err) {
+      ctx.announce(err.message, { error: true });
+    }
   }
 
   async function setBlocked(blocked) {

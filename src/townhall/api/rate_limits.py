@@ -1,0 +1,45 @@
+"""Route dependencies that count a request against one of settings.rate_limits' names.
+
+Declared on a route as `dependencies=[rate_limited("post")]`: the route stays a thin call
+of its use case, and a refused request is a 429 with Retry-After before any work is done.
+"""
+
+from typing import Any
+
+from fastapi import Depends, Request
+
+from townhall.api.auth import CurrentUser, services_of
+from townhall.api.client_ip import client_ip
+from townhall.config import RATE_LIMIT_NAMES
+
+
+def rate_limited(name: str, per: str = "user") -> Any:
+    """Counts the request per caller (`per="user"`, after authentication) and per address.
+
+    `per="anonymous"` counts per address only (signup); login counts per username in
+    its route, since no one is authenticated yet.
+    """
+    if name not in RATE_LIMIT_NAMES:
+        raise ValueError(f"no rate limit named {name!r}")
+
+    if per == "user":
+        # FastAPI resolves CurrentUser once per request: the route's own use costs nothing.
+        async def by_user(request: Request, principal: CurrentUser) -> None:
+            _check(request, name, str(principal.user_id))
+
+        return Depends(by_user)
+
+    async def by_address(request: Request) -> None:
+        _check(request, name, None)
+
+    return Depends(by_address)
+
+
+def _check(request: Request, name: str, user_key: str | None) -> None:
+    ctx = services_of(request)
+    ctx.rate_limits.check(name, user_key, client_ip(request, ctx.settings.trusted_proxies))
+
+
+def check_login(request: Request, username_key: str) -> None:
+    """Login counts per username tried and per address, successes and failures alike."""
+    _check(request, "login", f"name:{username_key[:64]}")
