@@ -29,9 +29,15 @@ WIRE = settings(
 ERROR_STATUSES = {400, 401, 403, 404, 409, 413, 415, 422, 429}
 
 
-@pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings_ = make_settings(tmp_path_factory.mktemp("fuzz")).with_overrides(captions_model=None)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def fuzz_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Both engines: PostgreSQL refuses some text SQLite stores (NUL)."""
+    database_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
+    settings_ = make_settings(tmp_path_factory.mktemp("fuzz"), database_url).with_overrides(
+        captions_model=None
+    )
     yield from serve_in_thread(settings_)
 
 
