@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import townhall
+from townhall.api import log_redaction
 from townhall.api.body_limit import BodyLimitMiddleware
 from townhall.api.errors import install_error_handlers
 from townhall.api.routes import (
@@ -28,12 +29,14 @@ from townhall.api.routes import (
     web,
     x_v2,
 )
+from townhall.api.security_headers import SecurityHeadersMiddleware
 from townhall.config import Settings
 from townhall.container import Container, build_container
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
     container = container or build_container(settings)
+    log_redaction.install()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -79,5 +82,6 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         return settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for_path=limit_for_path)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on 413s and errors too
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     return app

@@ -1,6 +1,7 @@
 """Who is calling: a bearer token, or the browser's session cookie guarded against CSRF."""
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -55,10 +56,26 @@ def _credential(request: Request, required: bool) -> tuple[str, bool] | None:
     return None
 
 
+def same_origin(connection: HTTPConnection) -> bool:
+    """True unless the browser says the request comes from another site's page.
+
+    Browsers send Origin on every cross-site POST and on WebSockets; a client that is not
+    a browser may send none. Behind a proxy, Host must be passed on (deploy/nginx does).
+    """
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == connection.headers.get("host", "")
+
+
 def _check_csrf(request: Request, cookie: str) -> None:
-    if request.method not in SAFE_METHODS and not csrf_matches(
-        cookie, request.headers.get(CSRF_HEADER, "")
-    ):
+    if request.method in SAFE_METHODS:
+        return
+    # Two checks, either enough alone: a page on another site can neither read the CSRF
+    # cookie to copy it into the header, nor send its own Origin.
+    if not same_origin(request):
+        raise Forbidden("Cross-site requests cannot use the session cookie.", code="csrf_failed")
+    if not csrf_matches(cookie, request.headers.get(CSRF_HEADER, "")):
         raise Forbidden("This request lacks a valid X-CSRF-Token header.", code="csrf_failed")
 
 

@@ -18,7 +18,8 @@ log = logging.getLogger("townhall.api")
 
 FORWARDED_BY = "X-Townhall-Forwarded-By"
 """Set on a forwarded request: its receiver serves it itself or refuses, never forwards."""
-PASSED_HEADERS = ("authorization", "cookie", "content-type", "accept", "user-agent")
+PASSED_HEADERS = ("authorization", "cookie", "x-csrf-token", "content-type", "accept", "user-agent")
+"""With the cookie goes its CSRF header: the owner checks both again, as for any write."""
 RETURNED_HEADERS = ("content-type", "location", "link", "retry-after")
 MOVING_RETRY_AFTER_S = 2
 """A dead owner's lease lapses within TOWNHALL_MEDIA_LEASE_S; retries land on the next."""

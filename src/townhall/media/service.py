@@ -349,8 +349,9 @@ class MediaService:
     # Sessions ---------------------------------------------------------------------------
 
     async def publish(self, space_id: int, user_id: int, offer_sdp: str) -> tuple[str, str]:
-        check_offer(offer_sdp)
+        # Who may publish first: someone not allowed learns nothing from how their body parses.
         grant = await self._publish_grant(user_id, space_id)
+        check_offer(offer_sdp)
         await self._close_user(space_id, user_id, kinds={"publish"})  # a reconnect replaces
         room = await self.open_room(space_id)
         session = self._new_session(space_id, user_id, "publish")
@@ -380,8 +381,8 @@ class MediaService:
         session.pc.addTrack(session.ears)
 
     async def listen(self, space_id: int, user_id: int, offer_sdp: str) -> tuple[str, str]:
-        check_offer(offer_sdp)
         await self._listen_grant(user_id, space_id)
+        check_offer(offer_sdp)
         if self.listener_cap is not None:
             current = self._rooms.get(space_id)
             if self.listener_cap <= (current.listener_count if current else 0):

@@ -195,6 +195,7 @@ def do_create_space(
 ) -> SpaceView:
     now = ctx.clock()
     title = actions.check_title(title)
+    actions.check_labels(topic_ids, lang)
     if scheduled_start is not None:
         actions.check_schedule(scheduled_start, now, limits_of(ctx))
     live = scheduled_start is None

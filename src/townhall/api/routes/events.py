@@ -5,13 +5,12 @@ import contextlib
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
-from townhall.api.auth import services_of, websocket_token
+from townhall.api.auth import same_origin, services_of, websocket_token
 from townhall.domain.errors import DomainError
 from townhall.realtime.bus import EventBus, Subscription
 from townhall.realtime.fanout import MAX_BUFFERED_BYTES
@@ -27,14 +26,6 @@ router = APIRouter(tags=["events"])
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
-
-
-def same_origin(websocket: WebSocket) -> bool:
-    """A cookie-authenticated socket must come from our own pages (no cross-site hijacking)."""
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True  # not a browser: browsers always send Origin on WebSockets
-    return urlsplit(origin).netloc == websocket.headers.get("host", "")
 
 
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:

@@ -46,7 +46,16 @@ def to_webvtt(lines: list[captions.TranscriptLine]) -> str:
     return "\n".join(out)
 
 
-@router.get("/spaces/{space_id}/transcript", response_model=None)
+@router.get(
+    "/spaces/{space_id}/transcript",
+    response_model=None,
+    responses={
+        200: {
+            "description": "`{data: [line]}`, or WebVTT with `?format=vtt`",
+            "content": {"application/json": {}, "text/vtt": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def transcript(
     space_id: str,
     viewer: MaybeUser,

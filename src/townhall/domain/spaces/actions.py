@@ -25,6 +25,7 @@ from townhall.domain.spaces.roles import (
     check_allowed,
     check_may_moderate,
 )
+from townhall.domain.text import has_control_chars
 from townhall.types import UserId
 
 TITLE_MAX_CHARS = 70
@@ -36,7 +37,25 @@ def check_title(title: str) -> str:
         raise Invalid("A Space needs a title.", code="empty_title")
     if len(title) > TITLE_MAX_CHARS:
         raise Invalid(f"Titles are at most {TITLE_MAX_CHARS} characters.", code="title_too_long")
+    if has_control_chars(title):
+        raise Invalid("Titles cannot hold control characters.", code="invalid_title")
     return title
+
+
+TOPIC_ID_MAX_CHARS = 40
+
+
+def check_labels(topic_ids: list[str], lang: str | None) -> None:
+    """Topic ids and the language tag are labels: short, printable, no lone surrogates (a
+    stored one could never be written out as JSON again: every read of the Space failed)."""
+    for topic in topic_ids:
+        if not topic or len(topic) > TOPIC_ID_MAX_CHARS or has_control_chars(topic):
+            raise Invalid(
+                f"Topic ids are 1 to {TOPIC_ID_MAX_CHARS} printable characters.",
+                code="invalid_topic_ids",
+            )
+    if lang is not None and (not lang or has_control_chars(lang) or not lang.isprintable()):
+        raise Invalid("lang is a language tag such as 'en'.", code="invalid_lang")
 
 
 def check_can_host(followers_count: int, min_followers: int) -> None:

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from townhall.domain.errors import Conflict, Invalid
+from townhall.domain.text import has_control_chars
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 4
@@ -23,6 +24,8 @@ def check_poll(question: str, options: list[str], duration_s: int) -> tuple[str,
     cleaned = [option.strip() for option in options]
     if any(not option or len(option) > OPTION_MAX_CHARS for option in cleaned):
         raise Invalid(f"Options are 1 to {OPTION_MAX_CHARS} characters.", code="invalid_options")
+    if has_control_chars(question) or any(has_control_chars(option) for option in cleaned):
+        raise Invalid("Polls cannot hold control characters.", code="invalid_poll_text")
     if len(set(cleaned)) != len(cleaned):
         raise Invalid("Options must differ.", code="invalid_options")
     if not MIN_DURATION_S <= duration_s <= MAX_DURATION_S:

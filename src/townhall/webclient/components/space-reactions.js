@@ -71,10 +71,12 @@ export function reactionLayer() {
         {
           class: still ? "reaction-float still" : "reaction-float",
           "data-emoji": emoji,
-          style: `left: ${Math.min(92, Math.max(4, x))}%; --drift: ${drift}px`,
         },
         emoji,
       );
+      // The CSSOM, not a style attribute: the Content-Security-Policy allows no inline style.
+      bubble.style.setProperty("left", `${Math.min(92, Math.max(4, x))}%`);
+      bubble.style.setProperty("--drift", `${drift}px`);
       node.append(bubble);
       // A timer rather than animationend: with reduced motion there is no animation.
       setTimeout(() => bubble.remove(), still ? STILL_MS : FLOAT_MS);
