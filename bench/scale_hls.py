@@ -120,7 +120,7 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.output}.json").write_text(json.dumps(results, indent=2) + "\n")
     who = {pid: f"node {i + 1}" for i, pid in enumerate(pids[:2])}
-    who.update({pid: "nginx (worker, cache manager, cache loader)" for pid in pids[2:]})
+    who.update({pid: "nginx" for pid in pids[2:]})
     (RESULTS / f"{args.output}.md").write_text(
         f"# Scale-out: {args.listeners:,} HLS listeners through nginx, two nodes\n\n"
         f"Command: `{command}` (then `townhall loadtest` as below), "
