@@ -116,6 +116,7 @@ def test_the_main_pages_raise_no_csp_violation(
         "/home",
         "/spaces",
         "/notifications",
+        "/messages",
         "/settings",
         f"/u/{username}",
         f"/s/{space['id']}",

@@ -119,7 +119,9 @@ async function boot() {
   /** Your own posts have no Report button: one style rule, whatever list shows them. */
   function paintOwnPosts() {
     const me = session.me;
-    ownPosts.textContent = me ? `.post[data-author-id="${CSS.escape(me.id)}"] .post-report { display: none; }` : "";
+    ownPosts.replaceSync(
+      me ? `.post[data-author-id="${CSS.escape(me.id)}"] .post-report { display: none; }` : "",
+    );
   }
 
   async function refreshAdmin() {
@@ -182,8 +184,10 @@ async function boot() {
   }
 
   const api = createApi({ onUnauthenticated: () => signedOut({ expired: true }) });
-  const ownPosts = h("style", { id: "own-posts" });
-  document.head.append(ownPosts);
+  // A constructed sheet, not a <style> element: the Content-Security-Policy allows no
+  // inline style elements.
+  const ownPosts = new CSSStyleSheet();
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, ownPosts];
   document.addEventListener("click", (event) => {
     const button = event.target.closest?.("[data-report-post]");
     if (!button || !session.me) return;
