@@ -74,7 +74,7 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
         node, host, "POST", "/api/v1/posts", json={"text": "before", "space_id": space_id}
     )
 
-    async def scenario() -> tuple[list[tuple[int, str | None]], float, float, float]:
+    async def scenario() -> tuple[list[tuple[int, str | None]], float, float, float, float]:
         talker = await connect(node.url, host.token, space_id, "publish", ToneTrack())
         ear = await connect(node.url, listener.token, space_id, "listen", None)
         try:
@@ -120,12 +120,13 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
             ]
             assert not quiet, f"silent seconds during the outage: {quiet}"
             loudness = ear.ear.rms_between(down, up)
-            return answers, served_again_s, loudness, up - down
+            return answers, served_again_s, loudness, down - opened, up - opened
         finally:
             await talker.close()
             await ear.close()
 
-    answers, served_again_s, loudness, outage_s = asyncio.run(scenario())
+    answers, served_again_s, loudness, down_at_s, up_at_s = asyncio.run(scenario())
+    outage_s = up_at_s - down_at_s
     statuses = [status for status, _ in answers]
     print(
         f"\ndatabase down {outage_s:.1f} s: {len(answers)} requests, statuses "
@@ -155,5 +156,19 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
         time.sleep(0.5)
     timeline = read_timeline(tmp_path / "hls" / space_id)
     assert len(timeline.epochs) == 1, timeline.epochs
+    # Who was speaking when, for the replay: kept while the database was down, saved after.
+    events = call(node, listener, "GET", f"/api/v1/spaces/{space_id}/replay-events")["data"]
+    speaking_s = {
+        second
+        for event in events
+        if event["type"] == "speaker" and event["data"]["user_id"] == host.id
+        for second in range(
+            int(event["offset_ms"] // 1000),
+            int((event["offset_ms"] + event["data"]["duration_ms"]) // 1000),
+        )
+    }
+    missing = [s for s in range(int(down_at_s) + 1, int(up_at_s) - 1) if s not in speaking_s]
+    print(f"database down: speaking moments in {len(speaking_s)} seconds of the replay")
+    assert not missing, f"no speaking moments at {missing} s (outage {down_at_s:.1f}-{up_at_s:.1f})"
     print(f"database down: recording {timeline.duration_s:.1f} s in one piece, live {live_s:.1f} s")
     assert timeline.duration_s >= live_s - 1.5, (timeline.duration_s, live_s)

@@ -58,6 +58,9 @@ OnRoomClosed = Callable[[int, bool], Awaitable[None]]
 """(space_id, recorded) once the room's files are final."""
 MOMENT_TYPES = frozenset({"speaking", "reaction", "reactions"})
 MOMENT_FLUSH_S = 1.0
+MOMENTS_KEPT_UNSAVED = 20_000
+"""Moments kept for the next flush while they cannot be saved (the database down): about
+20 minutes of a busy Space; older ones beyond that are dropped, and the log says so."""
 ROOM_IDLE_S = 30.0
 """How long a room with no connections keeps mixing before it closes (reloads come back)."""
 
@@ -234,8 +237,24 @@ class MediaService:
         self._moments[space_id] = []
         try:
             await self._on_moments(space_id, batch)
-        except Exception:
-            log.exception("space %s: %d replay moments lost", space_id, len(batch))
+        except Exception as exc:
+            pending = self._moments.get(space_id)
+            if pending is None:  # the room closed meanwhile: nothing will flush them
+                log.exception("space %s: %d replay moments lost", space_id, len(batch))
+                return
+            # Kept for the next flush, so a database that is down a while loses nothing.
+            kept = batch + pending
+            dropped = len(kept) - MOMENTS_KEPT_UNSAVED
+            if dropped > 0:
+                log.error("space %s: %d replay moments lost (kept too long)", space_id, dropped)
+                kept = kept[dropped:]
+            self._moments[space_id] = kept
+            log.warning(
+                "space %s: %d replay moments not saved yet, trying again: %s",
+                space_id,
+                len(kept),
+                type(exc).__name__,
+            )
 
     def _attach_captions(self, room: LiveRoom, wiring: CaptionWiring) -> None:
         space_id = room.space_id
@@ -337,7 +356,9 @@ class MediaService:
         if recorded:
             await self._flush_moments(space_id)
             self._recording_rooms.discard(space_id)
-            self._moments.pop(space_id, None)
+            unsaved = self._moments.pop(space_id, None)
+            if unsaved:
+                log.error("space %s: %d replay moments lost", space_id, len(unsaved))
         if room is not None and self._release is not None:
             await self._release(space_id)
         if room is not None and self._on_room_closed is not None:
