@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from townhall.api.errors import database_unavailable
 from townhall.api.forwarding import forwarding_client
 from townhall.captions.captioner import Caption
 from townhall.captions.engine import ModelUnavailable, check_model_dir
@@ -271,8 +272,8 @@ class Container:
             await asyncio.sleep(POLL_CHECK_INTERVAL_S)
             try:
                 await run_in_threadpool(polls.do_close_due_polls, self.services)
-            except Exception:
-                log.exception("closing due polls failed")
+            except Exception as exc:
+                _log_loop_failure("closing due polls", exc)
 
     async def _sweep_recordings(self) -> None:
         while True:
@@ -284,8 +285,8 @@ class Container:
                     if self.media.is_recording(space_id)
                 }
                 await run_in_threadpool(recordings.do_sweep, self.services, open_rooms)
-            except Exception:
-                log.exception("sweeping recordings failed")
+            except Exception as exc:
+                _log_loop_failure("sweeping recordings", exc)
 
     async def _someone_gone(self, space_id: int, user_id: int, is_host: bool) -> None:
         try:
@@ -297,6 +298,15 @@ class Container:
                 )
         except DomainError as exc:
             log.info("space %s: %s already gone (%s)", space_id, user_id, exc.message)
+
+
+def _log_loop_failure(what: str, exc: Exception) -> None:
+    """A periodic job that fails: a database that is down gets one line a round (the next
+    round tries again), anything else its traceback."""
+    if database_unavailable(exc):
+        log.warning("%s: the database is unavailable, trying again: %s", what, type(exc).__name__)
+    else:
+        log.error("%s failed", what, exc_info=exc)
 
 
 def _caption_pool(settings: Settings) -> CaptionPool | None:
