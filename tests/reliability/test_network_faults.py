@@ -1,0 +1,171 @@
+"""Network faults on loopback: a speaker's UDP cut for 5 s (the test client's ICE sockets
+drop everything both ways, the server is untouched) comes back with the same role and is
+heard again; a WebSocket that drops resumes with `since=` and misses or repeats nothing."""
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aioice.ice import StunProtocol
+from websockets.asyncio.client import connect as ws_connect
+
+from tests.media.peers import Peer, ToneTrack, connect, wait_until
+from tests.nodes import Node, NodeAccount, node_processes
+
+CUT_S = 5.0
+BACK_LIMIT_S = 10.0
+
+
+@pytest.fixture
+def one_node(tmp_path: Path) -> Iterator[Node]:
+    with node_processes(tmp_path, "", "", 1) as nodes:
+        yield nodes[0]
+
+
+def call(node: Node, account: NodeAccount, method: str, path: str, **kwargs: Any) -> Any:
+    with node.client(account) as client:
+        response = client.request(method, path, **kwargs)
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+class _Cuttable:
+    """A datagram transport that sends nothing while `cut` is set."""
+
+    def __init__(self, inner: asyncio.DatagramTransport, switch: "UdpCut") -> None:
+        self._inner = inner
+        self._switch = switch
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
+        if not self._switch.cut:
+            self._inner.sendto(data, addr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class UdpCut:
+    """Cuts one aiortc peer's UDP both ways, as a pulled cable would, in the client only."""
+
+    def __init__(self, peer: Peer) -> None:
+        self.cut = False
+        self.dropped = 0
+        transceiver = peer.pc.getTransceivers()[0]
+        connection = transceiver.sender.transport.transport._connection
+        for protocol in connection._protocols:
+            self._wrap(protocol)
+
+    def _wrap(self, protocol: StunProtocol) -> None:
+        protocol.transport = _Cuttable(protocol.transport, self)  # type: ignore[assignment]
+        receive = protocol.datagram_received
+
+        def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
+            if self.cut:
+                self.dropped += 1
+                return
+            receive(data, addr)
+
+        protocol.datagram_received = datagram_received  # type: ignore[method-assign]
+
+
+def test_a_speaker_whose_udp_is_cut_for_5_s_keeps_the_role_and_is_heard_again(
+    one_node: Node,
+) -> None:
+    node = one_node
+    host, listener = node.signup(), node.signup()
+    space = call(node, host, "POST", "/api/v1/spaces", json={"title": "Flaky"})
+    space_id = space["id"]
+    call(node, listener, "POST", f"/api/v1/spaces/{space_id}/join")
+    call(node, host, "POST", f"/api/v1/spaces/{space_id}/participants/me/unmute")
+
+    async def scenario() -> tuple[float, float, int, str]:
+        talker = await connect(node.url, host.token, space_id, "publish", ToneTrack())
+        ear = await connect(node.url, listener.token, space_id, "listen", None)
+        try:
+            started = time.monotonic()
+            await wait_until(lambda: ear.ear.heard_since(started), timeout_s=10)
+            cut = UdpCut(talker)
+            cut.cut = True
+            cut_at = time.monotonic()
+            await asyncio.sleep(CUT_S)
+            cut.cut = False
+            restored = time.monotonic()
+            # The cut was real: the listener heard the speaker go quiet.
+            silent = ear.ear.rms_between(cut_at + 1.0, restored) < 300
+            await wait_until(lambda: ear.ear.heard_since(restored), timeout_s=BACK_LIMIT_S)
+            back_s = time.monotonic() - restored
+            return back_s, float(silent), cut.dropped, talker.pc.connectionState
+        finally:
+            await talker.close()
+            await ear.close()
+
+    back_s, silent, dropped, state = asyncio.run(scenario())
+    print(
+        f"\nudp cut {CUT_S:.0f} s: {dropped} datagrams dropped, speaker heard again "
+        f"{back_s:.1f} s after the cable came back, connection {state}"
+    )
+    assert silent, "the cut did not silence the speaker"
+    assert back_s < BACK_LIMIT_S
+    people = call(node, host, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
+    roles = {person["user_id"]: (person["role"], person["muted"]) for person in people}
+    assert roles == {host.id: ("host", False), listener.id: ("listener", True)}
+
+
+def test_a_dropped_websocket_resumes_with_since_without_missing_or_repeating(
+    one_node: Node,
+) -> None:
+    node = one_node
+    host, listener = node.signup(), node.signup()
+    space = call(node, host, "POST", "/api/v1/spaces", json={"title": "Resume"})
+    space_id = space["id"]
+    call(node, listener, "POST", f"/api/v1/spaces/{space_id}/join")
+    url = f"{node.ws_url}/api/v1/spaces/{space_id}/events?token={listener.token}"
+    state_changes = 30
+
+    async def scenario() -> list[int]:
+        seqs: list[int] = []
+
+        async def change_state() -> None:
+            # Mute and unmute the host: every change is a state event with a seq.
+            async with httpx.AsyncClient(base_url=node.url, headers=host.headers) as client:
+                for index in range(state_changes):
+                    action = "unmute" if index % 2 == 0 else "mute"
+                    response = await client.post(
+                        f"/api/v1/spaces/{space_id}/participants/me/{action}"
+                    )
+                    assert response.status_code == 200, response.text
+                    await asyncio.sleep(0.05)
+
+        writer = asyncio.ensure_future(change_state())
+        # First connection: read a few events, then drop it without a close handshake.
+        async with ws_connect(url) as ws:
+            assert json.loads(await ws.recv())["type"] == "ready"
+            while len(seqs) < 8:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if frame["seq"] is not None:
+                    seqs.append(frame["seq"])
+            ws.transport.abort()  # the connection is cut, no close frame
+        await asyncio.sleep(0.5)  # events go on while nobody listens
+        async with ws_connect(f"{url}&since={seqs[-1]}") as ws:
+            assert json.loads(await ws.recv())["type"] == "ready"
+            await writer
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 1.5))
+                except TimeoutError:
+                    break
+                assert frame["type"] != "resync", frame
+                if frame["seq"] is not None:
+                    seqs.append(frame["seq"])
+        return seqs
+
+    seqs = asyncio.run(scenario())
+    print(f"\nwebsocket resume: {len(seqs)} state events, seq {seqs[0]}..{seqs[-1]}")
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+    assert len(seqs) >= state_changes
