@@ -5,6 +5,8 @@ the recording up to the kill are intact, and clients that retry signalling hear 
 speaker again within 10 s of the server being back."""
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.media.peers import Peer, ToneTrack, connect, wait_until
 from tests.nodes import Node, NodeAccount, node_processes
@@ -19,13 +24,73 @@ from townhall.media.recording import read_timeline
 
 AUDIO_BACK_LIMIT_S = 10.0
 SEGMENT_S = 1.0
+GRACE_S = 5
+"""Whoever has not reconnected their event stream this long after the restart is gone."""
 
 
 @pytest.fixture
 def one_node(tmp_path: Path) -> Iterator[Node]:
     # An empty database URL is SQLite in the data dir; an empty Redis URL is one process.
-    with node_processes(tmp_path, "", "", 1) as nodes:
+    grace = str(GRACE_S)
+    with node_processes(
+        tmp_path, "", "", 1, participant_grace_s=grace, host_grace_s=grace
+    ) as nodes:
         yield nodes[0]
+
+
+class EventStream:
+    """A client's event WebSocket: presence in the Space, and the last seq it saw."""
+
+    def __init__(self, node: Node, account: NodeAccount, space_id: str) -> None:
+        self.url = f"{node.ws_url}/api/v1/spaces/{space_id}/events?token={account.token}"
+        self.last_seq: int | None = None
+        self.resyncs = 0
+        self._task: asyncio.Task[None] | None = None
+        self._ws: ClientConnection | None = None
+
+    async def open(self) -> None:
+        """Connects (resuming from the last seq seen, if any) and reads in the background."""
+        since = "" if self.last_seq is None else f"&since={self.last_seq}"
+        ws = self._ws = await ws_connect(self.url + since)
+        ready = json.loads(await ws.recv())
+        assert ready["type"] == "ready", ready
+        if self.last_seq is None:
+            self.last_seq = ready["data"]["seq"]
+        self._task = asyncio.ensure_future(self._read(ws))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame["type"] == "resync":
+                    self.resyncs += 1
+                if frame.get("seq") is not None:
+                    self.last_seq = frame["seq"]
+        await ws.close()
+
+    async def closed(self) -> None:
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 10)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._ws is not None:
+            await self._ws.close()
+
+
+async def open_until_answered(stream: EventStream) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            await stream.open()
+            return
+        except (OSError, ConnectionClosed):
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.3)
 
 
 def call(node: Node, account: NodeAccount, method: str, path: str, **kwargs: Any) -> Any:
@@ -91,6 +156,9 @@ def test_kill_9_mid_space_then_restart_keeps_space_roles_poll_and_recording(
     assert roles_before == {host.id: "host", speaker.id: "speaker", listener.id: "listener"}
 
     async def scenario() -> tuple[float, float, float, float]:
+        streams = [EventStream(node, who, space_id) for who in (host, speaker, listener)]
+        for stream in streams:
+            await stream.open()
         talker = await connect(node.url, host.token, space_id, "publish", ToneTrack())
         ear = await connect(node.url, listener.token, space_id, "listen", None)
         started = time.monotonic()
@@ -100,17 +168,26 @@ def test_kill_9_mid_space_then_restart_keeps_space_roles_poll_and_recording(
 
         node.kill()
         killed = time.monotonic()
+        for stream in streams:
+            await stream.closed()  # each client sees its event stream drop
         await talker.close()
         await ear.close()
         await asyncio.to_thread(node.start)  # same data dir, same port
         up = time.monotonic()
+        # Each client reconnects by itself: events resumed from the last seq, media renegotiated.
+        for stream in streams:
+            await open_until_answered(stream)
         talker = await signal_until_answered(node, host, space_id, "publish", ToneTrack())
         ear = await signal_until_answered(node, listener, space_id, "listen", None)
         await wait_until(lambda: ear.ear.heard_since(up), timeout_s=AUDIO_BACK_LIMIT_S)
         heard = time.monotonic()
-        await asyncio.sleep(3)  # a few seconds of recording after the restart
+        # Past the grace period: everyone who came back is still in, with their role.
+        await asyncio.sleep(max(3.0, GRACE_S + 1 - (time.monotonic() - up)))
         await talker.close()
         await ear.close()
+        for stream in streams:
+            assert stream.resyncs == 0
+            await stream.close()
         return spoken_s, up - killed, heard - up, heard - killed
 
     spoken_s, restart_s, back_after_up_s, back_after_kill_s = asyncio.run(scenario())
