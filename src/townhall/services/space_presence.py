@@ -19,7 +19,7 @@ Announce = Callable[[int, int], None]
 """(space_id, user_id) -> tell the other nodes this person is connected here."""
 
 GONE_RETRY_FIRST_S = 1.0
-GONE_RETRY_MAX_S = 30.0
+GONE_RETRY_MAX_S = 10.0
 """A departure that could not be recorded (the database down) is tried again, waiting
 twice as long each time up to this: the person leaves, or the Space ends, once it is back."""
 
