@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.media.peers import ToneTrack, connect, wait_until
@@ -80,7 +81,7 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
         node, host, "POST", "/api/v1/posts", json={"text": "before", "space_id": space_id}
     )
 
-    async def scenario() -> tuple[list[tuple[int, str | None]], float, float, float, float]:
+    async def scenario() -> tuple[list[tuple[int, str | None]], float, float, float, float, int]:
         talker = await connect(node.url, host.token, space_id, "publish", ToneTrack())
         ear = await connect(node.url, listener.token, space_id, "listen", None)
         try:
@@ -91,6 +92,12 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
             await asyncio.to_thread(set_reachable, database, False)
             down = time.monotonic()
             await leaver_ws.close()  # gone for good; the grace runs out mid-outage
+            # A client (re)connecting its event stream meanwhile is told to try again later.
+            async with ws_connect(leaver_url) as refused:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(refused.recv(), 10)
+            assert closed.value.rcvd is not None
+            ws_close_code = closed.value.rcvd.code
             answers: list[tuple[int, str | None]] = []
             async with httpx.AsyncClient(base_url=node.url, timeout=20) as client:
                 attempt = 0
@@ -129,12 +136,12 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
             ]
             assert not quiet, f"silent seconds during the outage: {quiet}"
             loudness = ear.ear.rms_between(down, up)
-            return answers, served_again_s, loudness, down - opened, up - opened
+            return answers, served_again_s, loudness, down - opened, up - opened, ws_close_code
         finally:
             await talker.close()
             await ear.close()
 
-    answers, served_again_s, loudness, down_at_s, up_at_s = asyncio.run(scenario())
+    answers, served_again_s, loudness, down_at_s, up_at_s, ws_close_code = asyncio.run(scenario())
     outage_s = up_at_s - down_at_s
     statuses = [status for status, _ in answers]
     print(
@@ -142,6 +149,8 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
         f"{sorted(set(statuses))}, audio RMS {loudness:.0f} throughout, "
         f"served again {served_again_s:.1f} s after the database came back"
     )
+    print(f"database down: an event stream opened meanwhile was closed with {ws_close_code}")
+    assert ws_close_code == 1013  # try again later
     assert all(status == 503 for status in statuses), answers
     assert all(retry_after is not None and int(retry_after) > 0 for _, retry_after in answers)
 

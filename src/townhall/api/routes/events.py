@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from townhall.api.auth import same_origin, services_of, websocket_token
+from townhall.api.errors import database_unavailable
 from townhall.domain.errors import DomainError
 from townhall.realtime.bus import EventBus, Subscription
 from townhall.realtime.fanout import MAX_BUFFERED_BYTES
@@ -26,6 +28,10 @@ router = APIRouter(tags=["events"])
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
+CLOSE_TRY_AGAIN_LATER = 1013
+"""RFC 6455's "try again later": the database is down; clients reconnect as after a drop."""
+
+log = logging.getLogger("townhall.api")
 
 
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
@@ -82,6 +88,19 @@ async def accept_authenticated(websocket: WebSocket) -> Principal | None:
     except DomainError as exc:
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.message[:120])
         return None
+    except Exception as exc:
+        if not await close_if_database_down(websocket, exc):
+            raise
+        return None
+
+
+async def close_if_database_down(websocket: WebSocket, exc: Exception) -> bool:
+    """The WebSocket's answer to a database that is down: 1013, not a 1011 and a traceback."""
+    if not database_unavailable(exc):
+        return False
+    log.warning("1013 on %s: database unavailable: %s", websocket.url.path, type(exc).__name__)
+    await websocket.close(CLOSE_TRY_AGAIN_LATER, "The database is busy; try again.")
+    return True
 
 
 async def serve_until_disconnect(websocket: WebSocket, pump: Coroutine[Any, Any, None]) -> None:

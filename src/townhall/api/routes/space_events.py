@@ -21,7 +21,11 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from townhall.api.auth import services_of
-from townhall.api.routes.events import accept_authenticated, serve_until_disconnect
+from townhall.api.routes.events import (
+    accept_authenticated,
+    close_if_database_down,
+    serve_until_disconnect,
+)
 from townhall.container import Container
 from townhall.domain.errors import DomainError, NotFound
 from townhall.realtime.fanout import FanoutHub, QueueSink, RawSink, Sink
@@ -117,6 +121,10 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
             )
         except DomainError as exc:
             await websocket.close(CLOSE_NOT_FOUND, exc.message[:120])
+            return
+        except Exception as exc:
+            if not await close_if_database_down(websocket, exc):
+                raise
             return
         is_host = backlog.host_id == principal.user_id
         ready = {"seq": backlog.latest_seq, "user_id": str(principal.user_id)}
