@@ -81,7 +81,9 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
         node, host, "POST", "/api/v1/posts", json={"text": "before", "space_id": space_id}
     )
 
-    async def scenario() -> tuple[list[tuple[int, str | None]], float, float, float, float, int]:
+    async def scenario() -> tuple[
+        list[tuple[int, str | None]], float, float, float, float, int, str
+    ]:
         talker = await connect(node.url, host.token, space_id, "publish", ToneTrack())
         ear = await connect(node.url, listener.token, space_id, "listen", None)
         try:
@@ -98,6 +100,19 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
                     await asyncio.wait_for(refused.recv(), 10)
             assert closed.value.rcvd is not None
             ws_close_code = closed.value.rcvd.code
+            # One renegotiating its audio is answered from what the server holds in memory
+            # (and hears the Space), or told to try again: never a failure.
+            try:
+                late = await connect(node.url, leaver.token, space_id, "listen", None)
+            except httpx.HTTPStatusError as exc:
+                assert exc.response.status_code == 503, exc.response.text
+                assert exc.response.headers.get("retry-after") == "1"
+                late_listener = "503"
+            else:
+                asked = time.monotonic()
+                await wait_until(lambda: late.ear.heard_since(asked), timeout_s=5)
+                late_listener = f"heard after {time.monotonic() - asked:.1f} s"
+                await late.close()
             answers: list[tuple[int, str | None]] = []
             async with httpx.AsyncClient(base_url=node.url, timeout=20) as client:
                 attempt = 0
@@ -136,12 +151,14 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
             ]
             assert not quiet, f"silent seconds during the outage: {quiet}"
             loudness = ear.ear.rms_between(down, up)
-            return answers, served_again_s, loudness, down - opened, up - opened, ws_close_code
+            times = (down - opened, up - opened)
+            return answers, served_again_s, loudness, *times, ws_close_code, late_listener
         finally:
             await talker.close()
             await ear.close()
 
-    answers, served_again_s, loudness, down_at_s, up_at_s, ws_close_code = asyncio.run(scenario())
+    outcome = asyncio.run(scenario())
+    answers, served_again_s, loudness, down_at_s, up_at_s, ws_close_code, late_listener = outcome
     outage_s = up_at_s - down_at_s
     statuses = [status for status, _ in answers]
     print(
@@ -150,6 +167,7 @@ def test_database_down_10_s_gives_503_keeps_audio_and_writes_nothing_half(
         f"served again {served_again_s:.1f} s after the database came back"
     )
     print(f"database down: an event stream opened meanwhile was closed with {ws_close_code}")
+    print(f"database down: a listener connecting audio meanwhile: {late_listener}")
     assert ws_close_code == 1013  # try again later
     assert all(status == 503 for status in statuses), answers
     assert all(retry_after is not None and int(retry_after) > 0 for _, retry_after in answers)
