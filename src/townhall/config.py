@@ -130,7 +130,8 @@ def parse_rtc_host_addresses(raw: str) -> tuple[str, ...]:
 class RateLimit:
     """At most `per_user` hits per user and `per_ip` per client address in any `window_s`.
 
-    0 turns that side off. Counted in memory on each node (services/ratelimit.py).
+    0 turns that side off. Counted in memory with one node (services/ratelimit.py), in
+    Redis for all of them with several (realtime/redis_rate_limits.py).
     """
 
     per_user: int
@@ -225,7 +226,7 @@ class Settings:
     max_avatar_bytes: int = 2 * 1024 * 1024
     login_failures_per_minute: int = 10
     rate_limits: RateLimits = field(default_factory=RateLimits)
-    """Per user and per address, counted on each node (see RateLimits)."""
+    """Per user and per address, for the whole deployment (see RateLimits)."""
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     cookie_secure: bool = False
     min_followers_to_host: int = 0

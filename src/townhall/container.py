@@ -24,6 +24,7 @@ from townhall.media.service import CaptionWiring, MediaElsewhere, MediaService
 from townhall.realtime.bus import EventBus
 from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
+from townhall.realtime.redis_rate_limits import SharedRateLimits
 from townhall.services import (
     captions,
     media_access,
@@ -40,7 +41,7 @@ from townhall.services.media_leases import held_elsewhere
 from townhall.services.media_owner import MediaOwnership
 from townhall.services.passwords import PasswordHasher
 from townhall.services.presence_sync import PresenceSync
-from townhall.services.ratelimit import NamedRateLimits, SlidingWindowLimiter
+from townhall.services.ratelimit import NamedRateLimits, RateLimitCounter, SlidingWindowLimiter
 from townhall.services.reaction_permits import PermitWatcher, ReactionPermits
 from townhall.services.space_log import space_channel
 from townhall.services.space_presence import SpacePresence
@@ -259,6 +260,8 @@ class Container:
         await self.reactions.close()
         await self.permit_watcher.close()
         await self.bus.close()
+        if isinstance(self.services.rate_limits, SharedRateLimits):
+            await self.services.rate_limits.close()
         self.engine.dispose()
 
     async def _preload_captions(self) -> None:
@@ -321,6 +324,13 @@ def _caption_pool(settings: Settings) -> CaptionPool | None:
     return CaptionPool(model_dir, settings.captions_workers)
 
 
+def _rate_limits(settings: Settings) -> RateLimitCounter:
+    """Several nodes share each allowance through Redis; one node counts in memory."""
+    if settings.several_nodes:
+        return SharedRateLimits(settings.rate_limits, settings.redis_url)
+    return NamedRateLimits(settings.rate_limits)
+
+
 def build_container(settings: Settings, migrate: bool = True) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
@@ -344,7 +354,7 @@ def build_container(settings: Settings, migrate: bool = True) -> Container:
         login_failures=SlidingWindowLimiter(
             settings.login_failures_per_minute, LOGIN_FAILURE_WINDOW_S
         ),
-        rate_limits=NamedRateLimits(settings.rate_limits),
+        rate_limits=_rate_limits(settings),
         tokens=ExpiringCache(settings.token_cache_s),
         reaction_permits=ReactionPermits(),
         message_limiter=SlidingWindowLimiter(MESSAGES_PER_MINUTE, 60.0),

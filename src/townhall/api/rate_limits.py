@@ -6,6 +6,7 @@ of its use case, and a refused request is a 429 with Retry-After before any work
 
 from typing import Any
 
+import anyio.from_thread
 from fastapi import Depends, Request
 
 from townhall.api.auth import CurrentUser, services_of
@@ -25,21 +26,24 @@ def rate_limited(name: str, per: str = "user") -> Any:
     if per == "user":
         # FastAPI resolves CurrentUser once per request: the route's own use costs nothing.
         async def by_user(request: Request, principal: CurrentUser) -> None:
-            _check(request, name, str(principal.user_id))
+            await _count(request, name, str(principal.user_id))
 
         return Depends(by_user)
 
     async def by_address(request: Request) -> None:
-        _check(request, name, None)
+        await _count(request, name, None)
 
     return Depends(by_address)
 
 
-def _check(request: Request, name: str, user_key: str | None) -> None:
+async def _count(request: Request, name: str, user_key: str | None) -> None:
     ctx = services_of(request)
-    ctx.rate_limits.check(name, user_key, client_ip(request, ctx.settings.trusted_proxies))
+    await ctx.rate_limits.count(name, user_key, client_ip(request, ctx.settings.trusted_proxies))
 
 
 def check_login(request: Request, username_key: str) -> None:
-    """Login counts per username tried and per address, successes and failures alike."""
-    _check(request, "login", f"name:{username_key[:64]}")
+    """Login counts per username tried and per address, successes and failures alike.
+
+    Called from the (sync) login route's worker thread, so it hands the count to the loop.
+    """
+    anyio.from_thread.run(_count, request, "login", f"name:{username_key[:64]}")

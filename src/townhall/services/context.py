@@ -9,7 +9,7 @@ from townhall.ids import IdGenerator
 from townhall.services.expiring_cache import ExpiringCache
 from townhall.services.passwords import PasswordHasher
 from townhall.services.principal import Principal
-from townhall.services.ratelimit import NamedRateLimits, SlidingWindowLimiter
+from townhall.services.ratelimit import RateLimitCounter, SlidingWindowLimiter
 from townhall.services.reaction_permits import ReactionPermits
 from townhall.storage.uow import UnitOfWorkFactory
 
@@ -24,8 +24,8 @@ class ServiceContext:
     clock: Clock
     passwords: PasswordHasher
     login_failures: SlidingWindowLimiter
-    rate_limits: NamedRateLimits
-    """settings.rate_limits, counted on this node."""
+    rate_limits: RateLimitCounter
+    """settings.rate_limits: counted on this node, or in Redis for every node."""
     tokens: ExpiringCache[str, Principal]
     """token hash -> principal, trusted for `settings.token_cache_s`."""
     reaction_permits: ReactionPermits

@@ -1,7 +1,7 @@
 """Sliding-window counters for rate limits; in-process, keyed by any string.
 
-In-process means per node: with several nodes behind a balancer, each node counts what it
-sees, so a client spread over N nodes gets up to N times a limit (docs/operations.md).
+In-process means per node. With several nodes the named limits are counted in Redis
+instead (realtime/redis_rate_limits.py), falling back to these while Redis is away.
 """
 
 import math
@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from townhall.config import RATE_LIMIT_NAMES, RateLimits
 from townhall.domain.errors import RateLimited
@@ -69,6 +70,14 @@ class SlidingWindowLimiter:
             self._hits.pop(key, None)
 
 
+class RateLimitCounter(Protocol):
+    """What a use case needs of the named limits, wherever they are counted."""
+
+    async def count(self, name: str, user_key: str | None, ip: str | None) -> None:
+        """Counts one `name` hit for the user and the address; RateLimited when over either."""
+        ...
+
+
 class NamedRateLimits:
     """The limits of settings.rate_limits by name, each counted per user and per address.
 
@@ -115,3 +124,7 @@ class NamedRateLimits:
                 )
             for limiter, key in checks:
                 limiter.hit(key)
+
+    async def count(self, name: str, user_key: str | None, ip: str | None) -> None:
+        """`check` for callers on the event loop: it never waits, so it needs no thread."""
+        self.check(name, user_key, ip)

@@ -100,4 +100,4 @@ async def accept_reaction(
     """
     check_reaction(emoji)
     await require_present(ctx, user_id, space_id)
-    ctx.rate_limits.check("reaction", str(user_id), client_ip)
+    await ctx.rate_limits.count("reaction", str(user_id), client_ip)
