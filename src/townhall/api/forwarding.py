@@ -11,7 +11,9 @@ import logging
 import httpx
 from fastapi import Request, Response
 
+from townhall.api.auth import services_of
 from townhall.api.errors import error_response
+from townhall.api.rate_limits import COUNTED_BY_PEER
 from townhall.media.service import MediaElsewhere
 
 log = logging.getLogger("townhall.api")
@@ -42,6 +44,9 @@ async def forward_to_owner(request: Request, moved: MediaElsewhere) -> Response:
         return _moving("This Space's audio is moving to another server; try again.")
     headers = {name: value for name, value in request.headers.items() if name in PASSED_HEADERS}
     headers[FORWARDED_BY] = str(node_id)
+    # Counted here under the client's own address: the owner need not count it again.
+    if peer_key := await services_of(request).rate_limits.peer_key():
+        headers[COUNTED_BY_PEER] = peer_key
     url = moved.owner_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query

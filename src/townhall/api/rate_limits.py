@@ -4,6 +4,7 @@ Declared on a route as `dependencies=[rate_limited("post")]`: the route stays a 
 of its use case, and a refused request is a 429 with Retry-After before any work is done.
 """
 
+import hmac
 from typing import Any
 
 import anyio.from_thread
@@ -12,6 +13,9 @@ from fastapi import Depends, Request
 from townhall.api.auth import CurrentUser, services_of
 from townhall.api.client_ip import client_ip
 from townhall.config import RATE_LIMIT_NAMES
+
+COUNTED_BY_PEER = "X-Townhall-Counted"
+"""Set by a node forwarding a request it has counted: the deployment's peer key."""
 
 
 def rate_limited(name: str, per: str = "user") -> Any:
@@ -36,8 +40,19 @@ def rate_limited(name: str, per: str = "user") -> Any:
     return Depends(by_address)
 
 
+async def counted_by_peer(request: Request) -> bool:
+    """True for a request another node of this deployment counted before forwarding it."""
+    presented = request.headers.get(COUNTED_BY_PEER)
+    if not presented:
+        return False
+    key = await services_of(request).rate_limits.peer_key()
+    return key is not None and hmac.compare_digest(presented.encode(), key.encode())
+
+
 async def _count(request: Request, name: str, user_key: str | None) -> None:
     ctx = services_of(request)
+    if await counted_by_peer(request):
+        return
     await ctx.rate_limits.count(name, user_key, client_ip(request, ctx.settings.trusted_proxies))
 
 

@@ -5,6 +5,11 @@ limit: a spammer's retries land on whichever node is least busy. Here every node
 into the same sorted set per (limit, user) and (limit, address), in one Lua script, so a
 hit is checked and counted on both sides at once, against Redis's clock.
 
+A request one node forwards to another (signalling, to a Space's media owner) was counted
+by the node it reached, under the client's address. It carries the deployment's peer key,
+a secret the nodes keep in Redis, so the owner does not count it again under the
+forwarding node's address and the same user.
+
 Redis is a helper here, not a gatekeeper: while it cannot be reached, each node goes on
 counting on its own (the in-memory limits), says so in the log once, and shares again
 as soon as Redis answers.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +33,9 @@ from townhall.domain.errors import RateLimited
 from townhall.services.ratelimit import NamedRateLimits
 
 KEY_PREFIX = "townhall:rl:"
+PEER_KEY = KEY_PREFIX + "peer-key"
+PEER_KEY_REREAD_S = 60.0
+"""How long a node trusts its copy of the peer key (a flushed Redis gets a new one)."""
 TIMEOUT_S = 0.25
 """A request waits at most this for Redis before it is counted on this node instead."""
 
@@ -77,6 +86,8 @@ class SharedRateLimits:
         self._node = uuid.uuid4().hex[:8]
         self._shared = True
         """False while Redis is unreachable: said in the log when it changes, not per hit."""
+        self._monotonic = monotonic
+        self._peer_key: tuple[str, float] | None = None
 
     async def count(self, name: str, user_key: str | None, ip: str | None) -> None:
         """Counts one `name` hit for the user and the address; RateLimited when over either."""
@@ -110,6 +121,23 @@ class SharedRateLimits:
                 f"Too many {name.replace('_', ' ')} requests; try again in {wait_s} s.",
                 retry_after_s=wait_s,
             )
+
+    async def peer_key(self) -> str | None:
+        """The secret every node of this deployment shares; None while Redis is away (a
+        forwarded hit is then counted again, as if it had not been forwarded)."""
+        now = self._monotonic()
+        if self._peer_key is not None and now - self._peer_key[1] < PEER_KEY_REREAD_S:
+            return self._peer_key[0]
+        try:
+            await self._redis.set(PEER_KEY, secrets.token_urlsafe(32), nx=True)
+            stored = await self._redis.get(PEER_KEY)
+        except (RedisError, OSError):
+            return None
+        if stored is None:
+            return None
+        key = stored.decode() if isinstance(stored, bytes) else str(stored)
+        self._peer_key = (key, now)
+        return key
 
     def _set_shared(self, shared: bool, exc: Exception | None = None) -> None:
         if shared == self._shared:

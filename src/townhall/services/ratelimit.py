@@ -77,6 +77,11 @@ class RateLimitCounter(Protocol):
         """Counts one `name` hit for the user and the address; RateLimited when over either."""
         ...
 
+    async def peer_key(self) -> str | None:
+        """What a request forwarded by another node carries to say it was counted there;
+        None where nothing is forwarded (one node)."""
+        ...
+
 
 class NamedRateLimits:
     """The limits of settings.rate_limits by name, each counted per user and per address.
@@ -128,3 +133,7 @@ class NamedRateLimits:
     async def count(self, name: str, user_key: str | None, ip: str | None) -> None:
         """`check` for callers on the event loop: it never waits, so it needs no thread."""
         self.check(name, user_key, ip)
+
+    async def peer_key(self) -> str | None:
+        """One node forwards nothing."""
+        return None

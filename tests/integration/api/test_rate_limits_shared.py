@@ -14,8 +14,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
 
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.harness import TEST_PASSWORD, Account, LiveServer, serve_nodes
+from tests.media.peers import ToneTrack, connect
+from tests.nodes import fresh_postgres
 from townhall.config import RateLimit, RateLimits
 from townhall.domain.errors import RateLimited
 from townhall.realtime.redis_rate_limits import SharedRateLimits
@@ -25,7 +29,12 @@ UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
 PER_USER = 3
 PER_IP = 5
 TINY = RateLimit(per_user=PER_USER, per_ip=PER_IP, window_s=60.0)
-LIMITS = RateLimits(post=TINY, follow=TINY, reaction=RateLimit(per_user=2, per_ip=0, window_s=1.0))
+LIMITS = RateLimits(
+    post=TINY,
+    follow=TINY,
+    reaction=RateLimit(per_user=2, per_ip=0, window_s=1.0),
+    webrtc_offer=RateLimit(per_user=PER_USER, per_ip=0, window_s=60.0),
+)
 
 T = TypeVar("T")
 
@@ -141,11 +150,12 @@ def test_without_redis_each_node_still_limits_on_its_own(
 
 
 @pytest.fixture(scope="module")
-def two_limited_nodes(
-    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[LiveServer]]:
+def two_limited_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LiveServer]]:
     shared_dir = tmp_path_factory.mktemp("shared-limits")
-    with serve_nodes(shared_dir, postgres_url, REDIS_URL, (31, 32), rate_limits=LIMITS) as nodes:
+    with (
+        fresh_postgres(POSTGRES_ADMIN_URL) as database_url,
+        serve_nodes(shared_dir, database_url, REDIS_URL, (31, 32), rate_limits=LIMITS) as nodes,
+    ):
         yield nodes
 
 
@@ -183,3 +193,57 @@ def test_posting_through_both_nodes_meets_one_limit(
     assert refused.status_code == 429, refused.text
     assert refused.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+async def listen_offer(node: LiveServer, account: Account, space_id: str) -> int:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        async with httpx.AsyncClient(base_url=node.url, timeout=20) as client:
+            answer = await client.post(
+                f"/api/v1/spaces/{space_id}/rtc/listen",
+                json={"sdp": pc.localDescription.sdp, "type": "offer"},
+                headers={"Authorization": f"Bearer {account.token}"},
+            )
+        return answer.status_code
+    finally:
+        await pc.close()
+
+
+def test_an_offer_forwarded_to_the_media_owner_is_counted_once(
+    two_limited_nodes: list[LiveServer],
+) -> None:
+    owner, other = two_limited_nodes
+    host, listener = signup(owner), signup(other)
+    with owner.client(host.token) as client:
+        space = client.post("/api/v1/spaces", json={"title": "Counted once"}).json()
+    with other.client(listener.token) as client:
+        assert client.post(f"/api/v1/spaces/{space['id']}/join").status_code == 200
+
+    async def scenario() -> list[int]:
+        # The host publishing through the first node makes it the media owner.
+        speaker = await connect(owner.url, host.token, space["id"], "publish", ToneTrack())
+        try:
+            return [await listen_offer(other, listener, space["id"]) for _ in range(PER_USER + 1)]
+        finally:
+            await speaker.close()
+
+    assert run(scenario()) == [200] * PER_USER + [429]
+
+
+def test_a_client_claiming_to_be_a_node_is_counted_all_the_same(
+    two_limited_nodes: list[LiveServer],
+) -> None:
+    node, _ = two_limited_nodes
+    author = signup(node)
+    with node.client(author.token) as client:
+        answers = [
+            client.post(
+                "/api/v1/posts",
+                json={"text": f"post {i}"},
+                headers={"X-Townhall-Counted": "a guess", "X-Townhall-Forwarded-By": "31"},
+            )
+            for i in range(PER_USER + 1)
+        ]
+    assert [r.status_code for r in answers] == [201] * PER_USER + [429]
