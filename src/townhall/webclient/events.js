@@ -13,7 +13,8 @@
  */
 
 const FIRST_RETRY_MS = 1000;
-const MAX_RETRY_MS = 30_000;
+/** Short, so a live room is back within seconds of its server (a restart takes a few). */
+const MAX_RETRY_MS = 5000;
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403;
 const CLOSE_NOT_FOUND = 4404;

@@ -510,6 +510,13 @@ export function roomAudio(room) {
       listenLink?.reconnect();
       if (hlsListen) startHls();
     },
+    /** The server answers again after a drop: links still down reconnect now. */
+    reconnectDown() {
+      if (stopped) return;
+      for (const link of [publishLink, listenLink]) {
+        if (link && link.state !== "connected") link.reconnect();
+      }
+    },
     /** Disables the mic at once on Mute, before the server hears of it. */
     setMicEnabled(enabled) {
       const track = mic?.getAudioTracks()[0];

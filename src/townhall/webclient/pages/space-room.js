@@ -400,6 +400,13 @@ export function spaceRoomPage(ctx) {
       else handleFrame(frame);
     });
     stream.addEventListener("gone", showGone);
+    let readyBefore = false;
+    stream.addEventListener("ready", () => {
+      // Back after a drop: the server answers again, so the audio link need not wait
+      // out its own backoff (after a restart the old link is dead on the server's side).
+      if (readyBefore) audio?.reconnectDown();
+      readyBefore = true;
+    });
     stream.start();
     paintConnection();
   }
