@@ -69,6 +69,7 @@ TEST_RATE_LIMITS = RateLimits(
     # The reaction limit stays as shipped: tests of the reaction stream count on it.
     reaction=RateLimit(per_user=5, per_ip=0, window_s=1.0),
     webrtc_offer=UNLIMITED,
+    report=UNLIMITED,
 )
 """Every suite signs up, posts and joins from 127.0.0.1 far faster than a person; the
 tests of the limits themselves set their own (tests/integration/api/test_rate_limits_api.py)."""

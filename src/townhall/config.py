@@ -158,6 +158,9 @@ class RateLimits:
     reaction: RateLimit = RateLimit(per_user=5, per_ip=100, window_s=1.0)
     webrtc_offer: RateLimit = RateLimit(per_user=30, per_ip=600, window_s=60.0)
     """Offers to /rtc/publish, /rtc/listen, WHIP and WHEP."""
+    report: RateLimit = RateLimit(per_user=10, per_ip=100, window_s=60.0)
+    """Reports of a user, post or Space: each lands in the admins' queue, so a script
+    flooding it costs people's time, not just the server's."""
 
     def of(self, name: str) -> RateLimit:
         limit = getattr(self, name, None)

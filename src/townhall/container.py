@@ -25,6 +25,7 @@ from townhall.realtime.bus import EventBus
 from townhall.realtime.factory import create_bus
 from townhall.realtime.reaction_batcher import ReactionBatcher
 from townhall.realtime.redis_rate_limits import SharedRateLimits
+from townhall.realtime.user_sockets import UserSockets
 from townhall.services import (
     captions,
     media_access,
@@ -43,6 +44,7 @@ from townhall.services.passwords import PasswordHasher
 from townhall.services.presence_sync import PresenceSync
 from townhall.services.ratelimit import NamedRateLimits, RateLimitCounter, SlidingWindowLimiter
 from townhall.services.reaction_permits import PermitWatcher, ReactionPermits
+from townhall.services.session_sync import SessionSync
 from townhall.services.space_log import space_channel
 from townhall.services.space_presence import SpacePresence
 from townhall.storage.database import create_database_engine, create_writer_gate
@@ -75,6 +77,10 @@ class Container:
     ownership: MediaOwnership | None = field(init=False)
     """With several nodes: which node owns each live Space's media."""
     presence_sync: PresenceSync | None = field(init=False)
+    user_sockets: UserSockets = field(init=False)
+    """This node's Space sockets by user: a suspension closes them."""
+    session_sync: SessionSync = field(init=False)
+    """Logouts and suspensions from any node, applied to this node's token cache."""
     forwarder: httpx.AsyncClient = field(init=False)
     _timers: list["asyncio.Task[None]"] = field(default_factory=list)
     _deliveries: set["asyncio.Future[None]"] = field(default_factory=set)
@@ -86,6 +92,8 @@ class Container:
         self.ownership = MediaOwnership(self.services) if several else None
         self.presence_sync = PresenceSync(self.bus) if several else None
         self.forwarder = forwarding_client()
+        self.user_sockets = UserSockets()
+        self.session_sync = SessionSync(self.bus, self.services.tokens, self.user_sockets.close_all)
         self.presence = SpacePresence(
             self._someone_gone,
             self.settings.participant_grace_s,
@@ -180,6 +188,7 @@ class Container:
 
     async def start(self) -> None:
         await self.bus.start()
+        self.session_sync.start()
         await self.reactions.start()
         await self.permit_watcher.start()
         self._timers.append(asyncio.create_task(self._close_due_polls(), name="poll-closer"))
@@ -259,6 +268,7 @@ class Container:
             await asyncio.to_thread(self.caption_pool.close)
         await self.reactions.close()
         await self.permit_watcher.close()
+        await self.session_sync.close()
         await self.bus.close()
         if isinstance(self.services.rate_limits, SharedRateLimits):
             await self.services.rate_limits.close()

@@ -1,8 +1,11 @@
 """Network faults on loopback: a speaker's UDP cut for 5 s (the test client's ICE sockets
 drop everything both ways, the server is untouched) comes back with the same role and is
-heard again; a WebSocket that drops resumes with `since=` and misses or repeats nothing."""
+heard again; a cut long enough for the server's peer connection to fail (ICE consent
+expires) costs the speaker only a fresh offer, not their place on stage; a WebSocket that
+drops resumes with `since=` and misses or repeats nothing."""
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -11,7 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from aioice.ice import StunProtocol
+from aioice.ice import CONSENT_FAILURES, CONSENT_INTERVAL, StunProtocol
+from aioice.stun import RETRY_RTO
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.media.peers import Peer, ToneTrack, connect, wait_until
@@ -19,6 +23,18 @@ from tests.nodes import Node, NodeAccount, node_processes
 
 CUT_S = 5.0
 BACK_LIMIT_S = 10.0
+
+CONSENT_EXPIRY_MAX_S = CONSENT_FAILURES * (CONSENT_INTERVAL * 1.2 + RETRY_RTO)
+"""The longest aioice (the server's ICE) takes to give up on a silent peer (RFC 7675
+consent freshness): CONSENT_FAILURES checks in a row, each after up to 1.2 x
+CONSENT_INTERVAL, each waiting RETRY_RTO for an answer. 39 s with aioice 0.13: not
+configurable, so the long cut below lasts this long for real."""
+LONG_CUT_S = CONSENT_EXPIRY_MAX_S + 1.0
+GRACE_S = 5
+"""Far shorter than the long cut: a server that started someone's grace timer when their
+audio link failed would take them off the stage within this long of the failure; the test
+looks again once that much has passed since the reconnect."""
+REOFFER_BACK_LIMIT_S = 5.0
 
 
 @pytest.fixture
@@ -114,6 +130,91 @@ def test_a_speaker_whose_udp_is_cut_for_5_s_keeps_the_role_and_is_heard_again(
     people = call(node, host, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
     roles = {person["user_id"]: (person["role"], person["muted"]) for person in people}
     assert roles == {host.id: ("host", False), listener.id: ("listener", True)}
+
+
+@pytest.fixture
+def short_grace_node(tmp_path: Path) -> Iterator[Node]:
+    with node_processes(tmp_path, "", "", 1, participant_grace_s=str(GRACE_S)) as nodes:
+        yield nodes[0]
+
+
+async def _drain(url: str, opened: asyncio.Event) -> None:
+    """The speaker's Space socket, held open as the web client does: a cut of UDP is not a
+    cut of the page's HTTPS."""
+    async with ws_connect(url) as ws:
+        assert json.loads(await ws.recv())["type"] == "ready"
+        opened.set()
+        async for _ in ws:
+            pass
+
+
+def test_a_speaker_whose_link_fails_keeps_the_stage_and_is_heard_after_a_fresh_offer(
+    short_grace_node: Node,
+) -> None:
+    """The cut outlasts ICE consent, so the server's peer connection fails and is gone.
+    The client does what the web client does on `failed` (webclient/rtc.js): hang up,
+    then a fresh offer on the same account. The speaker is still a speaker, still
+    unmuted, and the listener hears them again."""
+    node = short_grace_node
+    host, speaker, listener = node.signup(), node.signup(), node.signup()
+    space_id = call(node, host, "POST", "/api/v1/spaces", json={"title": "Long cut"})["id"]
+    call(node, listener, "POST", f"/api/v1/spaces/{space_id}/join")
+    call(node, speaker, "POST", f"/api/v1/spaces/{space_id}/join")
+    call(node, speaker, "POST", f"/api/v1/spaces/{space_id}/speak-requests")
+    call(node, host, "POST", f"/api/v1/spaces/{space_id}/speak-requests/{speaker.id}/approve")
+    call(node, speaker, "POST", f"/api/v1/spaces/{space_id}/participants/me/unmute")
+    events_url = f"{node.ws_url}/api/v1/spaces/{space_id}/events?token={speaker.token}"
+
+    async def scenario() -> tuple[float, int, int, bool]:
+        opened = asyncio.Event()
+        socket = asyncio.ensure_future(_drain(events_url, opened))
+        await asyncio.wait_for(opened.wait(), 10)
+        talker = await connect(node.url, speaker.token, space_id, "publish", ToneTrack())
+        ear = await connect(node.url, listener.token, space_id, "listen", None)
+        again: Peer | None = None
+        try:
+            started = time.monotonic()
+            await wait_until(lambda: ear.ear.heard_since(started), timeout_s=10)
+            cut = UdpCut(talker)
+            cut.cut = True
+            await asyncio.sleep(LONG_CUT_S)
+            cut.cut = False
+            restored = time.monotonic()
+            # As rtc.js's teardown: hang up the old session, then offer afresh.
+            async with httpx.AsyncClient(base_url=node.url, headers=speaker.headers) as client:
+                hung_up = await client.delete(
+                    f"/api/v1/spaces/{space_id}/rtc/sessions/{talker.session_id}"
+                )
+            await talker.close()
+            again = await connect(node.url, speaker.token, space_id, "publish", ToneTrack())
+            await wait_until(lambda: ear.ear.heard_since(restored), timeout_s=REOFFER_BACK_LIMIT_S)
+            back_s = time.monotonic() - restored
+            # Past any grace that the failure might have started: still there, still heard.
+            await asyncio.sleep(GRACE_S + 1.0)
+            later = time.monotonic()
+            await asyncio.sleep(1.0)
+            still_heard = ear.ear.rms_between(later, time.monotonic()) >= 300
+            return back_s, hung_up.status_code, cut.dropped, still_heard
+        finally:
+            for peer in (talker, ear, again):
+                if peer is not None:
+                    await peer.close()
+            socket.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await socket
+
+    back_s, hang_up_status, dropped, still_heard = asyncio.run(scenario())
+    print(
+        f"\nudp cut {LONG_CUT_S:.0f} s (past ICE consent): {dropped} datagrams dropped, "
+        f"speaker heard again {back_s:.2f} s after the cable came back, with a fresh offer"
+    )
+    # The server had already closed the failed session: the hang-up finds nothing.
+    assert hang_up_status == 404
+    assert back_s < REOFFER_BACK_LIMIT_S
+    assert still_heard, f"not heard {GRACE_S + 1:.0f} s after coming back"
+    people = call(node, host, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
+    roles = {person["user_id"]: (person["role"], person["muted"]) for person in people}
+    assert roles.get(speaker.id) == ("speaker", False)
 
 
 def test_a_dropped_websocket_resumes_with_since_without_missing_or_repeating(

@@ -78,6 +78,10 @@ class Sink(ABC):
     def close_too_slow(self, resync: EncodedOnce) -> None:
         """Send `resync` and close the socket with 4408; never waits."""
 
+    @abstractmethod
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket (e.g. 4401: its session ended); never waits."""
+
 
 class RawSink(Sink):
     """Writes whole messages straight to the connection: one write per send."""
@@ -97,6 +101,9 @@ class RawSink(Sink):
     def close_too_slow(self, resync: EncodedOnce) -> None:
         self._raw.write(resync.wire())
         self._raw.close(CLOSE_TOO_SLOW, TOO_SLOW_REASON)
+
+    def close(self, code: int, reason: str) -> None:
+        self._raw.close(code, reason)
 
 
 SendText = Callable[[str], Awaitable[None]]
@@ -118,9 +125,10 @@ class QueueSink(Sink):
         self._queue: deque[str] = deque()
         self._wake = asyncio.Event()
         self._too_slow = False
+        self._closing: tuple[int, str] | None = None
 
     def send(self, frames: Sequence[EncodedOnce], wire: bytes | None) -> bool:
-        if self._too_slow:
+        if self._too_slow or self._closing is not None:
             return True
         self._queue.extend(frame.text() for frame in frames)
         self._wake.set()
@@ -132,10 +140,18 @@ class QueueSink(Sink):
         self._queue.append(resync.text())
         self._wake.set()
 
+    def close(self, code: int, reason: str) -> None:
+        self._closing = (code, reason)
+        self._queue.clear()
+        self._wake.set()
+
     async def run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._closing is not None:
+                await self._close(*self._closing)
+                return
             while self._queue:
                 await self._send_text(self._queue.popleft())
             if self._too_slow:

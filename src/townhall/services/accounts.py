@@ -11,6 +11,7 @@ from townhall.domain.moderation import check_not_suspended
 from townhall.services.context import ServiceContext
 from townhall.services.lookup import require_user
 from townhall.services.principal import Principal as Principal  # re-exported for callers
+from townhall.services.session_sync import end_everywhere
 from townhall.services.tokens import hash_token, new_token
 from townhall.services.views import UserView, user_view, user_views
 from townhall.storage import moderation as moderation_store
@@ -123,8 +124,9 @@ def _remember(ctx: ServiceContext, row: AuthTokenRow) -> None:
 def cached_principal(ctx: ServiceContext, token: str) -> tuple[str, Principal | None]:
     """(token hash, the principal if this node looked the token up a moment ago).
 
-    A logout on this node revokes at once; one on another node is honoured here within
-    `settings.token_cache_s` (5 s by default), when the cached entry expires.
+    A logout or suspension on any node revokes at once (services/session_sync.py); one
+    whose message this node missed (Redis down) within `settings.token_cache_s` (5 s by
+    default), when the cached entry expires.
     """
     token_hash = hash_token(token)
     return token_hash, ctx.tokens.get(token_hash)
@@ -151,6 +153,8 @@ def do_logout(ctx: ServiceContext, principal: Principal) -> None:
     with ctx.uow.write() as uow:
         user_store.revoke_token(uow.session, principal.token_hash, ctx.clock())
         uow.after_commit(lambda: ctx.tokens.revoke(principal.token_hash))
+        # Other nodes may have it cached too.
+        end_everywhere(uow, principal.user_id, [principal.token_hash], close_sockets=False)
 
 
 def get_me(ctx: ServiceContext, user_id: UserId) -> UserView:

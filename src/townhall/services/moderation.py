@@ -25,6 +25,7 @@ from townhall.services.context import ServiceContext
 from townhall.services.json import format_time
 from townhall.services.lookup import require_post, require_user, require_user_id
 from townhall.services.notifications import end_sessions
+from townhall.services.session_sync import end_everywhere
 from townhall.services.spaces import commit_change, load
 from townhall.services.views import Page, UserSummary, user_summaries
 from townhall.storage import moderation as store
@@ -274,8 +275,9 @@ def do_suspend(
     """Logs the user out everywhere, ends their live Space, takes them out of the others
     they are in, and refuses their logins.
 
-    Tokens are revoked in the database and in this node's token cache at once; another
-    node may honour a token it cached for up to `settings.token_cache_s` more.
+    Tokens are revoked in the database, and in every node's token cache and the user's
+    sockets on every node are closed once it commits (services/session_sync.py): no node
+    honours a token it cached for the `settings.token_cache_s` it otherwise would.
     """
     reason = rules.check_note(reason)
     with ctx.uow.write() as uow:
@@ -294,6 +296,7 @@ def do_suspend(
         )
         hashes = store.revoke_all_tokens(uow.session, user_id, now)
         end_sessions(uow, user_id, format_time(now))
+        end_everywhere(uow, user_id, hashes, close_sockets=True)
         ended = _end_live_spaces_of(ctx, uow, user_id)
         _audit(
             ctx,

@@ -39,6 +39,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         speak_request=TINY,
         reaction=TINY,
         webrtc_offer=TINY,
+        report=TINY,
     )
     settings = make_settings(tmp_path_factory.mktemp("rate-limits")).with_overrides(
         rate_limits=limits
@@ -199,3 +200,29 @@ def test_webrtc_offers_are_limited_per_user_whatever_the_route(
     ]
     assert 429 not in statuses
     assert_rate_limited(act(caller, "POST", path, fresh_address(), json={}))
+
+
+def test_reports_are_limited_per_user_whatever_they_report(limited: LiveServer) -> None:
+    """Each report waits for an admin: a flood of them, even of different targets, stops."""
+    reporter = signup(limited)
+    targets = [signup(limited) for _ in range(PER_USER + 1)]
+    path = "/api/v1/reports"
+
+    def report(target: Account, address: dict[str, str]) -> Any:
+        body = {"target_type": "user", "target_id": target.id, "reason": "spam"}
+        return act(reporter, "POST", path, address, json=body)
+
+    for target in targets[:PER_USER]:
+        response = report(target, fresh_address())
+        assert response.status_code == 201, response.text
+    assert_rate_limited(report(targets[-1], fresh_address()))
+
+
+def test_reports_are_limited_per_address_whoever_reports(limited: LiveServer) -> None:
+    address = fresh_address()
+    reporters = [signup(limited) for _ in range(PER_IP + 1)]
+    target = signup(limited)
+    body = {"target_type": "user", "target_id": target.id, "reason": "spam"}
+    statuses = [act(r, "POST", "/api/v1/reports", address, json=body) for r in reporters]
+    assert [r.status_code for r in statuses[:PER_IP]] == [201] * PER_IP
+    assert_rate_limited(statuses[-1])

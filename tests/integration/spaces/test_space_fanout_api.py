@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.harness import Account, LiveServer, make_settings, serve_in_thread
@@ -22,6 +23,7 @@ from tests.integration.spaces.space_helpers import (
 )
 from townhall.realtime.fanout import FanoutHub, QueueSink, RawSink, Sink
 from townhall.realtime.frames import EncodedOnce
+from townhall.services.moderation import do_set_admin
 from townhall.services.space_log import space_channel
 
 
@@ -149,3 +151,24 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 5) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+@pytest.mark.parametrize("which", ["raw write", "asgi fallback"])
+def test_a_suspension_closes_the_users_space_sockets_with_4401_either_way(
+    server: LiveServer, asgi_only_server: LiveServer, which: str
+) -> None:
+    """Their personal socket is not all: the Space they are listening to lets go too."""
+    chosen = server if which == "raw write" else asgi_only_server
+    admin, host, bob = chosen.signup(), chosen.signup(), chosen.signup()
+    assert do_set_admin(chosen.container.services, admin.username, True)
+    space_id = open_space(host)["id"]
+    join(bob, space_id)
+    with space_events(chosen, bob, space_id) as ws:
+        assert next_frame(ws)["type"] == "ready"
+        suspended = call(admin, "POST", f"/api/v1/admin/users/{bob.id}/suspend")
+        assert suspended.status_code == 204, suspended.text
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert chosen.container.user_sockets.count(int(bob.id)) == 0

@@ -17,6 +17,7 @@ from townhall.api.moderation_schemas import (
     ReportPage,
     SuspendBody,
 )
+from townhall.api.rate_limits import rate_limited
 from townhall.api.routes import ERROR_RESPONSES
 from townhall.api.schemas import parse_id
 from townhall.domain.errors import NotFound
@@ -38,7 +39,9 @@ def _report_id(raw: str | None) -> int | None:
     return None if raw is None else _id(raw, "report")
 
 
-@router.post("/reports", status_code=201, response_model=Report)
+@router.post(
+    "/reports", status_code=201, response_model=Report, dependencies=[rate_limited("report")]
+)
 def report(body: ReportBody, principal: CurrentUser, ctx: Services) -> Any:
     target_type = TargetType(body.target_type)
     view = moderation.do_report(

@@ -135,10 +135,13 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
             last_seq = await _replay(websocket, parsed, backlog, since)
         member.go_live(last_seq)
         container.presence.connected(parsed, principal.user_id)
+        # A suspension closes it, on whichever node it is (services/session_sync.py).
+        container.user_sockets.add(principal.user_id, sink)
         if raw is not None:
             # From here the broadcaster writes and the server's protocol reads: nothing
             # needs this call stack until the socket goes, so it returns (see ws_protocol).
             def gone() -> None:
+                container.user_sockets.remove(principal.user_id, sink)
                 container.presence.disconnected(parsed, principal.user_id, is_host)
                 member.leave()
 
@@ -149,6 +152,7 @@ async def space_events(websocket: WebSocket, space_id: str) -> None:
         try:
             await serve_until_disconnect(websocket, sink.run())
         finally:
+            container.user_sockets.remove(principal.user_id, sink)
             container.presence.disconnected(parsed, principal.user_id, is_host)
     finally:
         if not detached:
