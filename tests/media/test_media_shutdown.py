@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aioice.ice import StunProtocol
+from aiortc import RTCConfiguration, RTCPeerConnection
 
 from tests.harness import Account, LiveServer, make_settings, serve_in_thread
 from tests.media.peers import ToneTrack, connect, wait_until
@@ -113,3 +114,51 @@ def test_a_connection_already_closing_is_closed_before_the_server_stops(
     assert state == "closed"
     assert still_open == []
     assert reported == []
+
+
+async def listen_offer() -> str:
+    """A listener's offer, as a browser sends it; the peer that made it is not needed."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp: str = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+async def turn_by_turn(found: Callable[[], PeerSession | None]) -> PeerSession:
+    """Looks at every turn of the loop: some states last only a few turns."""
+    for _ in range(100_000):
+        session = found()
+        if session is not None:
+            return session
+        await asyncio.sleep(0)
+    raise AssertionError("never found")
+
+
+def test_a_connection_closed_while_its_answer_is_made_leaves_no_udp_socket_open(
+    stoppable: tuple[LiveServer, Callable[[], None]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, stop = stoppable
+    _, listener, space_id = open_space(server)
+    media = server.container.media
+
+    def gathering() -> PeerSession | None:
+        session = next(iter(media._sessions.values()), None)
+        return session if session and session.pc.iceGatheringState == "gathering" else None
+
+    async def hang_up_while_gathering(offer_sdp: str) -> tuple[str, list[StunProtocol]]:
+        listening = asyncio.ensure_future(media.listen(int(space_id), int(listener.id), offer_sdp))
+        session = await turn_by_turn(gathering)
+        # Gathering the answer's candidates: the listener hangs up (or leaves, or is removed).
+        await media.hang_up(int(space_id), session.id, int(listener.id))
+        await listening
+        return session.pc.connectionState, [
+            p for p in ice_sockets(session) if not p.transport.is_closing()
+        ]
+
+    offer_sdp = asyncio.run(listen_offer())
+    state, still_open = server.run_on_loop(hang_up_while_gathering(offer_sdp))
+    assert state == "closed"
+    assert still_open == []
+    assert unraisable_while(stop, monkeypatch) == []

@@ -113,6 +113,8 @@ class PeerSession:
     closed: bool = False
     closing: "asyncio.Future[None] | None" = None
     """The close under way or done: whoever else closes the session waits for it."""
+    negotiated: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the offer is answered or refused: the peer connection may close from then."""
 
 
 class MediaService:
@@ -448,10 +450,13 @@ class MediaService:
         self, session: PeerSession, offer_sdp: str, before_answer: Callable[[], None]
     ) -> None:
         try:
-            await session.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-            before_answer()
-            answer = await session.pc.createAnswer()
-            await session.pc.setLocalDescription(answer)
+            try:
+                await session.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+                before_answer()
+                answer = await session.pc.createAnswer()
+                await session.pc.setLocalDescription(answer)
+            finally:
+                session.negotiated.set()
         except DomainError:
             await self._close_session(session)
             raise
@@ -501,6 +506,9 @@ class MediaService:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         finally:
+            # aioice keeps the sockets it gathers for the answer even when the connection
+            # was closed meanwhile, and nothing would close them: close after the answer.
+            await session.negotiated.wait()
             await session.pc.close()
         log.info(
             "space %s: %s session %s of %s closed",
