@@ -147,18 +147,19 @@ def test_a_connection_closed_while_its_answer_is_made_leaves_no_udp_socket_open(
         session = next(iter(media._sessions.values()), None)
         return session if session and session.pc.iceGatheringState == "gathering" else None
 
-    async def hang_up_while_gathering(offer_sdp: str) -> tuple[str, list[StunProtocol]]:
+    async def hang_up_while_gathering(offer_sdp: str) -> tuple[str, list[StunProtocol], int]:
         listening = asyncio.ensure_future(media.listen(int(space_id), int(listener.id), offer_sdp))
         session = await turn_by_turn(gathering)
         # Gathering the answer's candidates: the listener hangs up (or leaves, or is removed).
         await media.hang_up(int(space_id), session.id, int(listener.id))
         await listening
-        return session.pc.connectionState, [
-            p for p in ice_sockets(session) if not p.transport.is_closing()
-        ]
+        room = media.room(int(space_id))
+        still_open = [p for p in ice_sockets(session) if not p.transport.is_closing()]
+        return session.pc.connectionState, still_open, room.listener_count if room else 0
 
     offer_sdp = asyncio.run(listen_offer())
-    state, still_open = server.run_on_loop(hang_up_while_gathering(offer_sdp))
+    state, still_open, listeners = server.run_on_loop(hang_up_while_gathering(offer_sdp))
     assert state == "closed"
     assert still_open == []
+    assert listeners == 0
     assert unraisable_while(stop, monkeypatch) == []

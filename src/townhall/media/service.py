@@ -499,6 +499,10 @@ class MediaService:
 
     async def _finish_session(self, session: PeerSession) -> None:
         try:
+            # aioice keeps the sockets it gathers for an answer even when the connection was
+            # closed meanwhile, and nothing would close them: the close waits for the answer
+            # (and so does leaving the room, which making the answer may have joined).
+            await session.negotiated.wait()
             self._detach_session(session)
             for task in session.tasks:
                 task.cancel()
@@ -506,9 +510,6 @@ class MediaService:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         finally:
-            # aioice keeps the sockets it gathers for the answer even when the connection
-            # was closed meanwhile, and nothing would close them: close after the answer.
-            await session.negotiated.wait()
             await session.pc.close()
         log.info(
             "space %s: %s session %s of %s closed",
