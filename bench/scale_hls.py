@@ -23,8 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.nginx import nginx_in_front  # noqa: E402
-from tests.nodes import fresh_postgres, node_processes  # noqa: E402
+from tests.nginx import nodes_behind_nginx  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN_URL = os.environ.get(
@@ -62,20 +61,10 @@ def main() -> int:
     command = "python bench/scale_hls.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     work = Path(tempfile.mkdtemp(prefix="townhall-scale-hls-"))
     print(f"working in {work}", flush=True)
-    with (
-        fresh_postgres(PG_ADMIN_URL) as database_url,
-        node_processes(
-            work / "data",
-            database_url,
-            REDIS_URL,
-            2,
-            access_log=True,
-            trusted_proxies="127.0.0.1",
-        ) as nodes,
-        nginx_in_front(
-            [node.port for node in nodes], work / "nginx", workers=args.nginx_workers
-        ) as proxy,
-    ):
+    with nodes_behind_nginx(
+        work, PG_ADMIN_URL, REDIS_URL, access_log=True, nginx_workers=args.nginx_workers
+    ) as deployment:
+        nodes, proxy = deployment.nodes, deployment.proxy
         print(f"two nodes on {[n.url for n in nodes]}, nginx on {proxy.url}", flush=True)
         pids = [str(node.process.pid) for node in nodes if node.process is not None]
         pids += [str(pid) for pid in proxy.worker_pids()]

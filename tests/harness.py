@@ -1,14 +1,15 @@
 """A real Townhall server on a loopback port, and accounts on it, for the test suites."""
 
+import asyncio
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Coroutine, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -19,6 +20,7 @@ from townhall.config import RATE_LIMIT_NAMES, RateLimit, RateLimits, Settings
 from townhall.container import Container, build_container
 
 TEST_PASSWORD = "correct horse battery"
+T = TypeVar("T")
 
 
 @dataclass
@@ -31,6 +33,13 @@ class LiveServer:
     """The server runs in this process, so tests may look at its parts and shorten timers."""
     app: Any = None
     """The ASGI app, for tests that look at what it keeps in `app.state`."""
+    loop: asyncio.AbstractEventLoop | None = None
+    """The server's event loop (uvloop, as under `townhall serve`)."""
+
+    def run_on_loop(self, coroutine: Coroutine[Any, Any, T], timeout_s: float = 30.0) -> T:
+        """Runs a coroutine on the server's loop, for tests that drive its parts directly."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_s)
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -93,6 +102,16 @@ def make_settings(data_dir: Path, database_url: str = "") -> Settings:
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, remembering the event loop it runs on."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+
 def serve_in_thread(
     settings: Settings, **uvicorn_overrides: Any
 ) -> Generator[LiveServer, None, None]:
@@ -111,7 +130,7 @@ def serve_in_thread(
     app = create_app(settings, container)
     options = {**uvicorn_options(), **uvicorn_overrides}
     config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -120,7 +139,7 @@ def serve_in_thread(
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings, container, app)
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, container, app, server.loop)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -1,5 +1,10 @@
 """Debian's nginx with the documented config (deploy/nginx/townhall.conf) in front of
-Townhall nodes, on loopback ports, for the scale-out tests and benchmarks."""
+Townhall nodes, on loopback ports, for the scale-out tests and benchmarks.
+
+    fresh PostgreSQL database --+
+    Redis ----------------------+-- node 100, node 101, ... --- nginx <-- clients
+    shared data dir ------------+
+"""
 
 import os
 import re
@@ -13,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, text
 
-from tests.nodes import free_port
+from tests.nodes import Node, NodeAccount, free_port, fresh_postgres, node_processes
 
 NGINX = "/usr/sbin/nginx"
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "townhall.conf"
@@ -106,3 +112,62 @@ def nginx_in_front(node_ports: Sequence[int], work_dir: Path, workers: int = 1) 
         if process.stderr:
             process.stderr.close()
         shutil.rmtree(work_dir / "cache", ignore_errors=True)
+
+
+@dataclass
+class Deployment:
+    """Scaled-out Townhall as documented: nodes sharing a database and Redis, behind nginx."""
+
+    nodes: list[Node]
+    proxy: Proxy
+    database_url: str
+
+    def client(self, account: NodeAccount | None = None) -> httpx.Client:
+        """A client that goes through nginx, as a browser would."""
+        headers = account.headers if account else {}
+        return httpx.Client(base_url=self.proxy.url, headers=headers, timeout=20)
+
+    def signup(self) -> NodeAccount:
+        # Any node will do: accounts live in the shared database.
+        return self.nodes[0].signup()
+
+    def media_owner(self, space_id: str) -> Node:
+        """The node that holds the Space's media lease."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                node_id = conn.execute(
+                    text("SELECT node_id FROM media_leases WHERE space_id = :id"),
+                    {"id": int(space_id)},
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        return next(node for node in self.nodes if node.node_id == node_id)
+
+
+@contextmanager
+def nodes_behind_nginx(
+    work_dir: Path,
+    postgres_admin_url: str,
+    redis_url: str,
+    count: int = 2,
+    access_log: bool = False,
+    nginx_workers: int = 1,
+) -> Iterator[Deployment]:
+    """`count` node processes on a database of their own and Redis, with nginx in front;
+    the nodes trust nginx's X-Forwarded-For."""
+    with (
+        fresh_postgres(postgres_admin_url) as database_url,
+        node_processes(
+            work_dir / "data",
+            database_url,
+            redis_url,
+            count,
+            access_log=access_log,
+            trusted_proxies="127.0.0.1",
+        ) as nodes,
+        nginx_in_front(
+            [node.port for node in nodes], work_dir / "nginx", workers=nginx_workers
+        ) as proxy,
+    ):
+        yield Deployment(nodes, proxy, database_url)

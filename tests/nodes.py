@@ -1,6 +1,7 @@
 """Townhall nodes as real server processes (`python -m townhall serve`), so a test can
 `kill -9` one: a deployment of several nodes sharing PostgreSQL, Redis and a data dir."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -12,13 +13,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from aiortc.mediastreams import MediaStreamTrack
 from sqlalchemy import create_engine, text
 
 from tests.harness import TEST_PASSWORD, TEST_RATE_LIMIT_ENV
+from tests.media.peers import Peer, connect
 
 NODE_START_TIMEOUT_S = 60.0
+SIGNAL_RETRY_S = 20.0
+"""Long enough for a dead node's media lease to lapse, or a killed node to start again."""
+SIGNAL_RETRY_INTERVAL_S = 0.3
 
 
 def free_port() -> int:
@@ -158,3 +165,29 @@ def node_processes(
     finally:
         for node in nodes:
             node.stop()
+
+
+def call(node: Node, account: NodeAccount, method: str, path: str, **kwargs: Any) -> Any:
+    """An API request as `account` that must succeed; the JSON body, if there is one."""
+    with node.client(account) as client:
+        response = client.request(method, path, **kwargs)
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+async def signal_until_answered(
+    node: Node, account: NodeAccount, space_id: str, route: str, send: MediaStreamTrack | None
+) -> Peer:
+    """What a client does while the Space's media moves to another node or its server is
+    away: retry signalling that answers 503 or does not connect at all."""
+    deadline = time.monotonic() + SIGNAL_RETRY_S
+    while True:
+        try:
+            return await connect(node.url, account.token, space_id, route, send)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 503 or time.monotonic() > deadline:
+                raise
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(SIGNAL_RETRY_INTERVAL_S)

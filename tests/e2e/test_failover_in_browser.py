@@ -6,18 +6,15 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, text
 
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.e2e.conftest import OpenPage
 from tests.e2e.test_room_audio import HEARD, audio_status, energy_gained, wait_for_link
 from tests.e2e.test_space_room import sign_up, start_space, unique
-from tests.nginx import Proxy, nginx_in_front
-from tests.nodes import Node, fresh_postgres, node_processes
+from tests.nginx import Deployment, nodes_behind_nginx
 
 pytestmark = pytest.mark.browser
 
@@ -26,36 +23,11 @@ BACK_WITHIN_S = 15.0
 """The lease lapses within 6 s; the browsers' reconnection and ICE take the rest."""
 
 
-@dataclass
-class Deployment:
-    nodes: list[Node]
-    proxy: Proxy
-    database_url: str
-
-    def media_owner(self, space_id: str) -> Node:
-        engine = create_engine(self.database_url)
-        try:
-            with engine.connect() as conn:
-                node_id = conn.execute(
-                    text("SELECT node_id FROM media_leases WHERE space_id = :id"),
-                    {"id": int(space_id)},
-                ).scalar_one()
-        finally:
-            engine.dispose()
-        return next(node for node in self.nodes if node.node_id == node_id)
-
-
 @pytest.fixture
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     work = tmp_path_factory.mktemp("failover-browser")
-    with (
-        fresh_postgres(POSTGRES_ADMIN_URL) as database_url,
-        node_processes(
-            work / "data", database_url, REDIS_URL, 2, trusted_proxies="127.0.0.1"
-        ) as nodes,
-        nginx_in_front([node.port for node in nodes], work / "nginx") as proxy,
-    ):
-        yield Deployment(nodes, proxy, database_url)
+    with nodes_behind_nginx(work, POSTGRES_ADMIN_URL, REDIS_URL) as deployment:
+        yield deployment
 
 
 def test_browsers_follow_the_space_to_the_node_that_takes_it_over(

@@ -184,3 +184,31 @@ def test_only_people_in_the_space_can_listen_and_leaving_ends_that(
     assert asyncio.run(whep_status()) == (201, "")
     assert call(listener, "POST", f"/api/v1/spaces/{space['id']}/leave").status_code == 204
     assert asyncio.run(whep_status()) == (403, "not_a_participant")
+
+
+def test_ending_a_space_stops_watching_its_events(sqlite_server: LiveServer) -> None:
+    """The room's watcher of the Space's events goes with the room, not with the server."""
+    host = sqlite_server.signup()
+    space = open_space(host)
+    media = sqlite_server.container.media
+
+    async def watchers() -> list[str]:
+        return [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("media-")]
+
+    async def scenario() -> None:
+        speaker = await connect(sqlite_server.url, host.token, space["id"], "publish", ToneTrack())
+        try:
+            await wait_until(lambda: speaker.pc.connectionState == "connected")
+        finally:
+            await speaker.close()
+
+    asyncio.run(scenario())
+    watcher = f"media-watch-{space['id']}"
+    assert watcher in sqlite_server.run_on_loop(watchers())
+    assert call(host, "POST", f"/api/v1/spaces/{space['id']}/end").status_code == 200
+    deadline = time.monotonic() + 10
+    while media.room(int(space["id"])) is not None or watcher in sqlite_server.run_on_loop(
+        watchers()
+    ):
+        assert time.monotonic() < deadline, "the room's watcher outlived the Space"
+        time.sleep(0.05)

@@ -8,7 +8,6 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.media.peers import ToneTrack, connect, wait_until
-from tests.nodes import Node, NodeAccount, fresh_postgres, node_processes
+from tests.nodes import Node, call, fresh_postgres, node_processes
 from townhall.media.recording import read_timeline
 
 OUTAGE_S = 10.0
@@ -35,13 +34,6 @@ def pg_node(tmp_path: Path) -> Iterator[tuple[Node, str]]:
         node_processes(tmp_path, database_url, "", 1, participant_grace_s=str(GRACE_S)) as nodes,
     ):
         yield nodes[0], database_url.rsplit("/", 1)[1]
-
-
-def call(node: Node, account: NodeAccount, method: str, path: str, **kwargs: Any) -> Any:
-    with node.client(account) as client:
-        response = client.request(method, path, **kwargs)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else None
 
 
 def set_reachable(database: str, reachable: bool) -> None:

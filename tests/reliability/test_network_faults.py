@@ -19,7 +19,7 @@ from aioice.stun import RETRY_RTO
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.media.peers import Peer, ToneTrack, connect, wait_until
-from tests.nodes import Node, NodeAccount, node_processes
+from tests.nodes import Node, call, node_processes
 
 CUT_S = 5.0
 BACK_LIMIT_S = 10.0
@@ -41,13 +41,6 @@ REOFFER_BACK_LIMIT_S = 5.0
 def one_node(tmp_path: Path) -> Iterator[Node]:
     with node_processes(tmp_path, "", "", 1) as nodes:
         yield nodes[0]
-
-
-def call(node: Node, account: NodeAccount, method: str, path: str, **kwargs: Any) -> Any:
-    with node.client(account) as client:
-        response = client.request(method, path, **kwargs)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else None
 
 
 class _Cuttable:

@@ -10,16 +10,14 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.media.peers import Peer, ToneTrack, connect, wait_until
-from tests.nodes import Node, NodeAccount, node_processes
+from tests.media.peers import ToneTrack, connect, wait_until
+from tests.nodes import Node, NodeAccount, call, node_processes, signal_until_answered
 from townhall.media.recording import read_timeline
 
 AUDIO_BACK_LIMIT_S = 10.0
@@ -88,30 +86,6 @@ async def open_until_answered(stream: EventStream) -> None:
             await stream.open()
             return
         except (OSError, ConnectionClosed):
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.3)
-
-
-def call(node: Node, account: NodeAccount, method: str, path: str, **kwargs: Any) -> Any:
-    with node.client(account) as client:
-        response = client.request(method, path, **kwargs)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else None
-
-
-async def signal_until_answered(
-    node: Node, account: NodeAccount, space_id: str, route: str, send: ToneTrack | None
-) -> Peer:
-    """What a client does while its server is away: retry until signalling answers."""
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return await connect(node.url, account.token, space_id, route, send)
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code != 503 or time.monotonic() > deadline:
-                raise
-        except httpx.TransportError:
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(0.3)

@@ -8,15 +8,14 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.media.peers import Peer, ToneTrack, connect, wait_until
-from tests.nodes import Node, NodeAccount, fresh_postgres, node_processes
+from tests.media.peers import ToneTrack, connect, wait_until
+from tests.nodes import Node, call, fresh_postgres, node_processes, signal_until_answered
 from townhall.media.recording import read_timeline
 
 REDIS_URL = os.environ.get("TOWNHALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -32,35 +31,14 @@ def two_nodes(tmp_path: Path) -> Iterator[list[Node]]:
         yield nodes
 
 
-def _call(node: Node, account: NodeAccount, method: str, path: str, **kwargs: Any) -> Any:
-    with node.client(account) as client:
-        response = client.request(method, path, **kwargs)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else None
-
-
-async def _signal_until_answered(
-    node: Node, account: NodeAccount, space_id: str, route: str, send: ToneTrack | None
-) -> Peer:
-    """What a client does while the Space's media moves: retry what answers 503."""
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return await connect(node.url, account.token, space_id, route, send)
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code != 503 or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.3)
-
-
 def test_a_speaker_on_one_node_is_heard_by_a_listener_who_signalled_another(
     two_nodes: list[Node],
 ) -> None:
     node_a, node_b = two_nodes
     host, listener = node_a.signup(), node_b.signup()
-    space = _call(node_a, host, "POST", "/api/v1/spaces", json={"title": "Across nodes"})
-    _call(node_b, listener, "POST", f"/api/v1/spaces/{space['id']}/join")
-    _call(node_a, host, "POST", f"/api/v1/spaces/{space['id']}/participants/me/unmute")
+    space = call(node_a, host, "POST", "/api/v1/spaces", json={"title": "Across nodes"})
+    call(node_b, listener, "POST", f"/api/v1/spaces/{space['id']}/join")
+    call(node_a, host, "POST", f"/api/v1/spaces/{space['id']}/participants/me/unmute")
 
     async def scenario() -> None:
         speaker = await connect(node_a.url, host.token, space["id"], "publish", ToneTrack())
@@ -87,8 +65,8 @@ def test_a_reaction_posted_on_one_node_reaches_a_listener_on_the_other(
 ) -> None:
     node_a, node_b = two_nodes
     host, listener = node_a.signup(), node_b.signup()
-    space = _call(node_a, host, "POST", "/api/v1/spaces", json={"title": "Reactions"})
-    _call(node_b, listener, "POST", f"/api/v1/spaces/{space['id']}/join")
+    space = call(node_a, host, "POST", "/api/v1/spaces", json={"title": "Reactions"})
+    call(node_b, listener, "POST", f"/api/v1/spaces/{space['id']}/join")
 
     async def scenario() -> None:
         url = f"{node_b.ws_url}/api/v1/spaces/{space['id']}/events?token={listener.token}"
@@ -115,12 +93,12 @@ def test_killing_the_media_owner_moves_the_space_to_the_other_node_within_10_s(
 ) -> None:
     node_a, node_b = two_nodes
     host, listener = node_a.signup(), node_b.signup()
-    space = _call(
+    space = call(
         node_a, host, "POST", "/api/v1/spaces", json={"title": "Failover", "recording": True}
     )
     space_id = space["id"]
-    _call(node_b, listener, "POST", f"/api/v1/spaces/{space_id}/join")
-    _call(node_a, host, "POST", f"/api/v1/spaces/{space_id}/participants/me/unmute")
+    call(node_b, listener, "POST", f"/api/v1/spaces/{space_id}/join")
+    call(node_a, host, "POST", f"/api/v1/spaces/{space_id}/participants/me/unmute")
 
     async def scenario() -> tuple[float, float, list[str]]:
         url = f"{node_b.ws_url}/api/v1/spaces/{space_id}/events?token={listener.token}"
@@ -148,8 +126,8 @@ def test_killing_the_media_owner_moves_the_space_to_the_other_node_within_10_s(
             await ear.close()
             # Clients reconnect through the node they can reach; B answers 503 until the
             # dead node's lease lapses and B owns the Space.
-            speaker = await _signal_until_answered(node_b, host, space_id, "publish", ToneTrack())
-            ear = await _signal_until_answered(node_b, listener, space_id, "listen", None)
+            speaker = await signal_until_answered(node_b, host, space_id, "publish", ToneTrack())
+            ear = await signal_until_answered(node_b, listener, space_id, "listen", None)
             heard_again = time.monotonic()
             await wait_until(lambda: ear.ear.heard_since(heard_again), timeout_s=10)
             audio_back_s = time.monotonic() - killed
@@ -163,13 +141,13 @@ def test_killing_the_media_owner_moves_the_space_to_the_other_node_within_10_s(
     assert audio_back_s < FAILOVER_LIMIT_S, audio_back_s
     assert moved == [str(node_b.node_id)]
 
-    after = _call(node_b, listener, "GET", f"/api/v1/spaces/{space_id}")
+    after = call(node_b, listener, "GET", f"/api/v1/spaces/{space_id}")
     assert after["state"] == "live"
-    people = _call(node_b, host, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
+    people = call(node_b, host, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
     roles = {person["user_id"]: person["role"] for person in people}
     assert roles[host.id] == "host"
 
-    _call(node_b, host, "POST", f"/api/v1/spaces/{space_id}/end")
+    call(node_b, host, "POST", f"/api/v1/spaces/{space_id}/end")
     deadline = time.monotonic() + 30
     while True:
         with node_b.client(listener) as client:

@@ -7,7 +7,6 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -15,38 +14,18 @@ from websockets.asyncio.client import connect as ws_connect
 
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.media.peers import Peer, ToneTrack, connect, wait_until
-from tests.nginx import Proxy, nginx_in_front
-from tests.nodes import Node, NodeAccount, fresh_postgres, node_processes
+from tests.nginx import Deployment, nodes_behind_nginx
+from tests.nodes import NodeAccount
 
 REDIS_URL = os.environ.get("TOWNHALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CROWD = 300
 
 
-@dataclass
-class Deployment:
-    nodes: list[Node]
-    proxy: Proxy
-
-    def client(self, account: NodeAccount | None = None) -> httpx.Client:
-        headers = account.headers if account else {}
-        return httpx.Client(base_url=self.proxy.url, headers=headers, timeout=20)
-
-    def signup(self) -> NodeAccount:
-        # Any node will do: accounts live in the shared database.
-        return self.nodes[0].signup()
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     work = tmp_path_factory.mktemp("nginx-two-nodes")
-    with (
-        fresh_postgres(POSTGRES_ADMIN_URL) as database_url,
-        node_processes(
-            work / "data", database_url, REDIS_URL, 2, trusted_proxies="127.0.0.1"
-        ) as nodes,
-        nginx_in_front([node.port for node in nodes], work / "nginx") as proxy,
-    ):
-        yield Deployment(nodes, proxy)
+    with nodes_behind_nginx(work, POSTGRES_ADMIN_URL, REDIS_URL) as deployment:
+        yield deployment
 
 
 def _live_space_with_a_speaker(deployment: Deployment) -> tuple[NodeAccount, str]:

@@ -111,6 +111,10 @@ class PeerSession:
     listener: FanoutListener | None = None
     ears: PcmTrack | None = None
     closed: bool = False
+    closing: "asyncio.Future[None] | None" = None
+    """The close under way or done: whoever else closes the session waits for it."""
+    negotiated: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the offer is answered or refused: the peer connection may close from then."""
 
 
 class MediaService:
@@ -157,6 +161,8 @@ class MediaService:
         self._rooms: dict[int, LiveRoom] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._sessions: dict[str, PeerSession] = {}
+        self._closing: set[asyncio.Future[None]] = set()
+        """Sessions being closed (no longer in `_sessions`): `close` waits for them."""
         self._idle_timers: dict[int, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Future[None]] = set()
         self.room_idle_s = ROOM_IDLE_S
@@ -290,6 +296,8 @@ class MediaService:
                     await self._apply(space_id, message)
                 except Exception:
                     log.exception("space %s: applying %s failed", space_id, message.get("type"))
+                if self._watchers.get(space_id) is not asyncio.current_task():
+                    return  # the room closed (on space.ended, by this watcher itself)
 
     async def _apply(self, space_id: int, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -442,10 +450,13 @@ class MediaService:
         self, session: PeerSession, offer_sdp: str, before_answer: Callable[[], None]
     ) -> None:
         try:
-            await session.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-            before_answer()
-            answer = await session.pc.createAnswer()
-            await session.pc.setLocalDescription(answer)
+            try:
+                await session.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+                before_answer()
+                answer = await session.pc.createAnswer()
+                await session.pc.setLocalDescription(answer)
+            finally:
+                session.negotiated.set()
         except DomainError:
             await self._close_session(session)
             raise
@@ -473,10 +484,42 @@ class MediaService:
                 await self._close_session(session)
 
     async def _close_session(self, session: PeerSession) -> None:
-        if session.closed:
-            return
-        session.closed = True
-        self._sessions.pop(session.id, None)
+        """Closes the session once; whoever comes while it is closing waits until it is closed.
+
+        The close runs in a task of its own, shielded: a caller cancelled meanwhile (a request
+        dropped, the loop shutting down) does not leave the peer connection half closed with
+        its UDP sockets open, and `close` waits for every close under way."""
+        if session.closing is None:
+            session.closed = True
+            self._sessions.pop(session.id, None)
+            closing = session.closing = asyncio.ensure_future(self._finish_session(session))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        await asyncio.shield(session.closing)
+
+    async def _finish_session(self, session: PeerSession) -> None:
+        try:
+            # aioice keeps the sockets it gathers for an answer even when the connection was
+            # closed meanwhile, and nothing would close them: the close waits for the answer
+            # (and so does leaving the room, which making the answer may have joined).
+            await session.negotiated.wait()
+            self._detach_session(session)
+            for task in session.tasks:
+                task.cancel()
+            for task in session.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        finally:
+            await session.pc.close()
+        log.info(
+            "space %s: %s session %s of %s closed",
+            session.space_id,
+            session.kind,
+            session.id,
+            session.user_id,
+        )
+
+    def _detach_session(self, session: PeerSession) -> None:
         room = self._rooms.get(session.space_id)
         if room is not None:
             if not any(s.space_id == session.space_id for s in self._sessions.values()):
@@ -491,19 +534,6 @@ class MediaService:
                 room.mixer.remove_speaker(session.user_id)
                 if room.captions is not None:
                     room.captions.remove_speaker(session.user_id)
-        for task in session.tasks:
-            task.cancel()
-        for task in session.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await session.pc.close()
-        log.info(
-            "space %s: %s session %s of %s closed",
-            session.space_id,
-            session.kind,
-            session.id,
-            session.user_id,
-        )
 
     def _has_session(self, user_id: int, space_id: int, kind: str) -> bool:
         return any(
@@ -515,11 +545,25 @@ class MediaService:
         return sum(1 for s in self._sessions.values() if space_id is None or s.space_id == space_id)
 
     async def close(self) -> None:
+        """Closes every room and every peer connection, those already closing included: a
+        server that stops leaves no UDP socket of a peer open behind it."""
         for timer in self._idle_timers.values():
             timer.cancel()
         self._idle_timers.clear()
         for space_id in list(self._rooms):
-            await self.close_room(space_id)
+            try:
+                await self.close_room(space_id)
+            except Exception:
+                log.exception("space %s: closing the room on shutdown failed", space_id)
         for session in list(self._sessions.values()):
-            await self._close_session(session)
+            try:
+                await self._close_session(session)
+            except Exception:
+                log.exception("space %s: closing session %s failed", session.space_id, session.id)
+        # Closes begun elsewhere (a hang-up, a failed connection) before these were closed.
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+        for timer in self._idle_timers.values():  # set again as the sessions closed
+            timer.cancel()
+        self._idle_timers.clear()
         restore_host_addresses(self.host_addresses)
