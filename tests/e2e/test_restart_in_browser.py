@@ -5,16 +5,13 @@ listener hears them again within 10 s of the server being back."""
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.e2e.conftest import OpenPage
-from tests.e2e.test_room_audio import HEARD, audio_status, energy_gained, wait_for_link
-from tests.e2e.test_space_room import sign_up, start_space, unique
+from tests.e2e.test_room_audio import HEARD, energy_gained, on_air
 from tests.harness import TEST_RATE_LIMIT_ENV
 from tests.nodes import Node, free_port
 
@@ -47,33 +44,20 @@ def server(tmp_path: Path) -> Iterator[Node]:
 def test_browsers_reconnect_by_themselves_after_the_server_is_killed_and_restarted(
     server: Node, open_mic_page: OpenPage
 ) -> None:
-    base = server.url
-    host, listener = open_mic_page(), open_mic_page()
-    sign_up(host, base, unique("host"))
-    sign_up(listener, base, unique("ear"))
-    space_id = start_space(host, base, f"Restart {uuid.uuid4().hex[:6]}")
-    expect(audio_status(host)).to_have_text("Audio: On stage")
-    host.get_by_role("button", name="Unmute", exact=True).click()
-    expect(host.get_by_role("button", name="Mute", exact=True)).to_be_visible()
-    listener.goto(f"{base}/s/{space_id}")
-    listening = wait_for_link(listener, "listen")
-    speaking = wait_for_link(host, "publish")
-    assert energy_gained(listener, 1500) > HEARD
+    air = on_air(open_mic_page, server.url, "Restart")
 
     server.kill()
     killed = time.monotonic()
     server.start()  # returns once the server answers its health check
     back = time.monotonic()
-    wait_for_link(listener, "listen", not_session=listening)
-    wait_for_link(host, "publish", not_session=speaking)
+    air.both_reconnected()
     reconnected_s = time.monotonic() - back
     assert reconnected_s < BACK_WITHIN_S
-    assert energy_gained(listener, 2000) > HEARD
+    assert energy_gained(air.listener, 2000) > HEARD
     heard_s = time.monotonic() - back
     print(
         f"server back {back - killed:.1f} s after the kill; browsers reconnected "
         f"{reconnected_s:.1f} s and heard {heard_s:.1f} s after that"
     )
     assert heard_s < BACK_WITHIN_S + 2.0  # the 2 s listening window included
-    expect(audio_status(host)).to_have_text("Audio: On stage")
-    expect(host.get_by_role("button", name="Mute", exact=True)).to_be_visible()
+    air.host_still_on_stage_and_unmuted()

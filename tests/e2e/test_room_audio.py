@@ -10,6 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -58,6 +59,44 @@ def wait_for_link(page: Page, kind: str, not_session: str | None = None) -> str:
     page.wait_for_function(CONNECTED_JS, arg=[kind, not_session])
     session: str = page.evaluate("() => window.__townhallAudio.sessionId")
     return session
+
+
+@dataclass
+class OnAir:
+    """A host speaking in one browser, heard by a listener in another."""
+
+    host: Page
+    listener: Page
+    space_id: str
+    listening: str
+    speaking: str
+    """The audio sessions (listen, publish) the two pages started with."""
+
+    def both_reconnected(self) -> None:
+        """Waits until both pages run new audio sessions, by themselves."""
+        wait_for_link(self.listener, "listen", not_session=self.listening)
+        wait_for_link(self.host, "publish", not_session=self.speaking)
+
+    def host_still_on_stage_and_unmuted(self) -> None:
+        expect(audio_status(self.host)).to_have_text("Audio: On stage")
+        expect(self.host.get_by_role("button", name="Mute", exact=True)).to_be_visible()
+
+
+def on_air(open_mic_page: OpenPage, base: str, title: str) -> OnAir:
+    """Signs up a host and a listener, starts a Space, unmutes the host, and checks the
+    listener hears them."""
+    host, listener = open_mic_page(), open_mic_page()
+    sign_up(host, base, unique("host"))
+    sign_up(listener, base, unique("ear"))
+    space_id = start_space(host, base, f"{title} {uuid.uuid4().hex[:6]}")
+    expect(audio_status(host)).to_have_text("Audio: On stage")
+    host.get_by_role("button", name="Unmute", exact=True).click()
+    expect(host.get_by_role("button", name="Mute", exact=True)).to_be_visible()
+    listener.goto(f"{base}/s/{space_id}")
+    listening = wait_for_link(listener, "listen")
+    speaking = wait_for_link(host, "publish")
+    assert energy_gained(listener, 1500) > HEARD
+    return OnAir(host, listener, space_id, listening, speaking)
 
 
 def wait_for_sessions(server: LiveServer, space_id: str, count: int) -> None:
