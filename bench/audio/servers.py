@@ -200,21 +200,30 @@ class Townhall:
         return TownhallSpace(space_id, host, list(tokens))
 
 
-def townhall_command(port: int, data_dir: Path) -> list[str]:
+def townhall_command(port: int, data_dir: Path, probe: bool = False) -> list[str]:
+    """`probe`: through memprobe.py, which dumps memory figures on SIGUSR1."""
     exe = Path(sys.executable).parent / "townhall"
-    head = [str(exe)] if exe.exists() else [sys.executable, "-m", "townhall"]
+    if probe:
+        head = [sys.executable, str(HERE / "memprobe.py")]
+    else:
+        head = [str(exe)] if exe.exists() else [sys.executable, "-m", "townhall"]
     return [*head, "serve", "--port", str(port), "--data-dir", str(data_dir), "--quiet"]
 
 
 @contextlib.contextmanager
-def townhall(data_dir: Path, nice: int = 0) -> Iterator[Townhall]:
+def townhall(
+    data_dir: Path, nice: int = 0, probe: bool = False, env: dict[str, str] | None = None
+) -> Iterator[Townhall]:
     port = free_port()
-    command = townhall_command(port, data_dir)
+    command = townhall_command(port, data_dir, probe)
     log_path = data_dir / "server.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as out:
         process = spawn(
-            command, nice, out, env={**os.environ, **CHEAP_PASSWORDS, **NO_ADDRESS_LIMITS}
+            command,
+            nice,
+            out,
+            env={**os.environ, **CHEAP_PASSWORDS, **NO_ADDRESS_LIMITS, **(env or {})},
         )
     server = Townhall(process, f"http://127.0.0.1:{port}", data_dir, command)
     try:

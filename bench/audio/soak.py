@@ -5,6 +5,7 @@ window. Flat numbers mean nothing leaks; a growing loss means something degrades
 
     .venv/bin/python bench/audio/soak.py                  # 30 minutes, 200 listeners
     .venv/bin/python bench/audio/soak.py --minutes 3      # a quick look
+    .venv/bin/python bench/audio/soak.py --minutes 5 -n 100 --window 10 --probe  # why it grows
 
 Writes bench/results/soak.md and soak.json.
 """
@@ -15,6 +16,8 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -31,6 +34,15 @@ from bench.audio.servers import PASSWORD, townhall
 from bench.audio.sweep import machine, run_step, speaker
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+PROBE_TIMEOUT_S = 120.0
+PROBE_COLUMNS = {
+    "malloc_in_use_mb": "malloc in use MB",
+    "malloc_free_mb": "malloc free MB",
+    "pymalloc_in_use_mb": "pymalloc in use MB",
+    "objects": "Python objects",
+    "tasks": "tasks",
+}
+"""memprobe.py's figures that go to the log and the report, after RSS."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,7 +54,27 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--join-rate", type=float, default=50.0, help="joins a second (50)")
     ap.add_argument("--procs", type=int, default=2, help="listener processes (2)")
     ap.add_argument("--output", default="soak", help="results name in bench/results (soak)")
+    ap.add_argument(
+        "--probe",
+        action="store_true",
+        help="run the server under memprobe.py and probe it after every round (malloc, "
+        "pymalloc, objects by type; tracemalloc with MEMPROBE_FRAMES; malloc_trim with "
+        "MEMPROBE_TRIM=1); the figures go to the report",
+    )
     return ap
+
+
+def probe_server(pid: int, out: Path, number: int) -> dict[str, Any] | None:
+    """SIGUSR1 to memprobe.py, then its `number`th line of `out` (None if it never came)."""
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        lines = out.read_text().splitlines() if out.exists() else []
+        if len(lines) >= number:
+            entry: dict[str, Any] = json.loads(lines[number - 1])
+            return entry
+        time.sleep(0.5)
+    return None
 
 
 async def bring_on_stage(base: str, host_token: str, space_id: str, count: int) -> list[str]:
@@ -88,12 +120,20 @@ def write_report(a: argparse.Namespace, result: dict[str, Any]) -> None:
         "| open files | threads |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    probed = any(r.get("probe") for r in rounds)
+    if probed:
+        lines[-2] += "".join(f" {header} |" for header in PROBE_COLUMNS.values())
+        lines[-1] += "---|" * len(PROBE_COLUMNS)
     for r in rounds:
-        lines.append(
+        row = (
             f"| {r['round']} | {r['at_min']:.1f} | {r['joined']} | {r['loss_pct']} | "
             f"{r['rate_gap_pct']} | {r['join_p99_ms']} | {r['rss_mb']:.1f} | "
             f"{r['open_files']} | {r['threads']} |"
         )
+        if probed:
+            probe = r.get("probe") or {}
+            row += "".join(f" {probe.get(k, '')} |" for k in PROBE_COLUMNS)
+        lines.append(row)
     first, last = rounds[0], rounds[-1]
     lines += [
         "",
@@ -119,7 +159,9 @@ def main() -> int:
         "machine": machine(),
         "rounds": [],
     }
-    with townhall(work / "townhall") as th:
+    probe_out = work / "memprobe.jsonl"
+    probe_env = {"MEMPROBE_OUT": str(probe_out)} if a.probe else None
+    with townhall(work / "townhall", probe=a.probe, env=probe_env) as th:
         space = th.setup_space(a.listeners)
         result["server_command"] = " ".join(th.command)
         tokens = work / "tokens.txt"
@@ -159,8 +201,13 @@ def main() -> int:
                     "open_files": proc_fds(th.pid),
                     "threads": proc_threads(th.pid),
                 }
+                if a.probe:
+                    probed = probe_server(th.pid, probe_out, number)
+                    entry["probe"] = probed
+                    if probed:
+                        log(f"soak: probe {json.dumps({k: probed[k] for k in PROBE_COLUMNS})}")
                 result["rounds"].append(entry)
-                log(f"soak: {json.dumps(entry)}")
+                log(f"soak: {json.dumps({k: v for k, v in entry.items() if k != 'probe'})}")
     result["minutes"] = (time.monotonic() - started) / 60
     write_report(a, result)
     log(f"wrote bench/results/{a.output}.md")

@@ -16,6 +16,8 @@ from tests.harness import LiveServer
 from tests.integration.spaces.space_helpers import call, open_space
 from tests.media.peers import WavTrack, connect
 from tests.media.speech import make_speech, read_wav
+from townhall.media.hls import HlsWriter
+from townhall.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ
 
 
 def decode_with_pyav(playlist_url: str) -> np.ndarray:
@@ -100,3 +102,38 @@ def test_hls_files_outside_the_pattern_are_404(sqlite_server: LiveServer) -> Non
         "/spaces/1/hls/seg1.ts",
     ):
         assert httpx.get(sqlite_server.url + path).status_code == 404
+
+
+WINDOW_SEGMENTS = 3
+WRITTEN_S = 8
+"""400 frames: fewer than the writer's queue holds, so none is dropped however fast."""
+
+
+def listed_segments(writer: HlsWriter, seconds: int) -> list[str]:
+    """Writes `seconds` of a tone through `writer`, closes it, returns the playlist's segments."""
+    t = np.arange(FRAME_SAMPLES) / SAMPLE_RATE_HZ
+    tone = (3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    for _ in range(seconds * SAMPLE_RATE_HZ // FRAME_SAMPLES):
+        writer.push(tone)
+    writer.close()
+    assert writer.dropped_frames == 0
+    text = writer.playlist.read_text()
+    assert "#EXT-X-ENDLIST" in text
+    return [line for line in text.splitlines() if line.endswith(".ts")]
+
+
+def test_a_room_not_recorded_lists_only_its_last_segments(tmp_path: Path) -> None:
+    # FFmpeg's muxer keeps memory for every listed segment: an unbounded list grew the
+    # server for as long as the room was open (bench/results/soak_memory.md).
+    writer = HlsWriter(tmp_path / "1", live_window_segments=WINDOW_SEGMENTS)
+    segments = listed_segments(writer, WRITTEN_S)
+    assert len(segments) == WINDOW_SEGMENTS
+    on_disk = sorted(path.name for path in (tmp_path / "1").glob("seg*.ts"))
+    assert segments == on_disk[-WINDOW_SEGMENTS:]
+
+
+def test_a_recorded_room_lists_every_segment(tmp_path: Path) -> None:
+    writer = HlsWriter(tmp_path / "1", record=True, live_window_segments=WINDOW_SEGMENTS)
+    segments = listed_segments(writer, WRITTEN_S)
+    assert len(segments) >= WRITTEN_S - 1
+    assert segments == sorted(path.name for path in (tmp_path / "1").glob("seg*.ts"))

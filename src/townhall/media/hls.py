@@ -1,7 +1,8 @@
 """The Space's mix as HLS (AAC in 1 s MPEG-TS segments), written off the event loop.
 
 The same files serve listeners past the WebRTC cap, logged-out listeners on the share page,
-and later the recording. Closing writes #EXT-X-ENDLIST, turning the live playlist into VOD.
+and later the recording. Closing writes #EXT-X-ENDLIST, turning the live playlist into VOD
+(of the last minute only, unless the room is recorded: see `LIVE_WINDOW_SEGMENTS`).
 A recorded Space's writer also copies every AAC packet into a fragmented `.m4a` (no second
 encode) and keeps earlier rooms' playlists: see recording.py.
 """
@@ -26,12 +27,24 @@ AAC_BITRATE_BPS = 64_000
 PLAYLIST_NAME = "index.m3u8"
 QUEUE_FRAMES = 500
 """Ten seconds of audio may wait for the disk; past that, frames are dropped, not the mix."""
+LIVE_WINDOW_SEGMENTS = 60
+"""Segments the playlist of a room that is not recorded lists: the last minute, plenty for
+players, which start 3 segments from the end. FFmpeg's muxer keeps about 12 KB of memory
+per listed segment; listing all of them (`hls_list_size` 0) grew the server by 0.7 MB a
+minute for as long as a room was open (bench/results/soak_memory.md). A recorded room
+lists them all: its playlist is the recording's timeline (recording.py)."""
 
 
 class HlsWriter:
-    def __init__(self, directory: Path, record: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        record: bool = False,
+        live_window_segments: int = LIVE_WINDOW_SEGMENTS,
+    ) -> None:
         self.directory = directory
         self.record = record
+        self.live_window_segments = live_window_segments
         # Segments are cached forever, so a room opened again must never reuse a name.
         self.epoch = int(time.time())
         directory.mkdir(parents=True, exist_ok=True)
@@ -65,7 +78,7 @@ class HlsWriter:
                 format="hls",
                 options={
                     "hls_time": str(SEGMENT_S),
-                    "hls_list_size": "0",
+                    "hls_list_size": "0" if self.record else str(self.live_window_segments),
                     "hls_segment_type": "mpegts",
                     "hls_flags": "independent_segments+program_date_time+temp_file",
                     "hls_segment_filename": str(self.directory / f"seg{self.epoch}-%05d.ts"),
