@@ -31,8 +31,9 @@ LIVE_WINDOW_SEGMENTS = 60
 """Segments the playlist of a room that is not recorded lists: the last minute, plenty for
 players, which start 3 segments from the end. FFmpeg's muxer keeps about 12 KB of memory
 per listed segment; listing all of them (`hls_list_size` 0) grew the server by 0.7 MB a
-minute for as long as a room was open (bench/results/soak_memory.md). A recorded room
-lists them all: its playlist is the recording's timeline (recording.py)."""
+minute for as long as a room was open (bench/results/soak_memory.md). Segments that left
+the list are deleted too, so an unrecorded room's disk use stays flat as well. A recorded
+room lists and keeps them all: its playlist is the recording's timeline (recording.py)."""
 
 
 class HlsWriter:
@@ -80,7 +81,8 @@ class HlsWriter:
                     "hls_time": str(SEGMENT_S),
                     "hls_list_size": "0" if self.record else str(self.live_window_segments),
                     "hls_segment_type": "mpegts",
-                    "hls_flags": "independent_segments+program_date_time+temp_file",
+                    "hls_flags": "independent_segments+program_date_time+temp_file"
+                    + ("" if self.record else "+delete_segments"),
                     "hls_segment_filename": str(self.directory / f"seg{self.epoch}-%05d.ts"),
                 },
             )
