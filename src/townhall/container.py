@@ -270,8 +270,7 @@ class Container:
         await self.permit_watcher.close()
         await self.session_sync.close()
         await self.bus.close()
-        if isinstance(self.services.rate_limits, SharedRateLimits):
-            await self.services.rate_limits.close()
+        await self.services.rate_limits.close()
         self.engine.dispose()
 
     async def _preload_captions(self) -> None:

@@ -19,7 +19,7 @@ from aioice.stun import RETRY_RTO
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.media.peers import Peer, ToneTrack, connect, wait_until
-from tests.nodes import Node, call, node_processes
+from tests.nodes import Node, NodeAccount, call, node_processes
 
 CUT_S = 5.0
 BACK_LIMIT_S = 10.0
@@ -82,6 +82,12 @@ class UdpCut:
         protocol.datagram_received = datagram_received  # type: ignore[method-assign]
 
 
+def roles_and_mutes(node: Node, asker: NodeAccount, space_id: str) -> dict[str, tuple[str, bool]]:
+    """Each participant's (role, muted), as the API lists them."""
+    people = call(node, asker, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
+    return {person["user_id"]: (person["role"], person["muted"]) for person in people}
+
+
 def test_a_speaker_whose_udp_is_cut_for_5_s_keeps_the_role_and_is_heard_again(
     one_node: Node,
 ) -> None:
@@ -120,8 +126,7 @@ def test_a_speaker_whose_udp_is_cut_for_5_s_keeps_the_role_and_is_heard_again(
     )
     assert silent, "the cut did not silence the speaker"
     assert back_s < BACK_LIMIT_S
-    people = call(node, host, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
-    roles = {person["user_id"]: (person["role"], person["muted"]) for person in people}
+    roles = roles_and_mutes(node, host, space_id)
     assert roles == {host.id: ("host", False), listener.id: ("listener", True)}
 
 
@@ -205,8 +210,7 @@ def test_a_speaker_whose_link_fails_keeps_the_stage_and_is_heard_after_a_fresh_o
     assert hang_up_status == 404
     assert back_s < REOFFER_BACK_LIMIT_S
     assert still_heard, f"not heard {GRACE_S + 1:.0f} s after coming back"
-    people = call(node, host, "GET", f"/api/v1/spaces/{space_id}/participants")["data"]
-    roles = {person["user_id"]: (person["role"], person["muted"]) for person in people}
+    roles = roles_and_mutes(node, host, space_id)
     assert roles.get(speaker.id) == ("speaker", False)
 
 

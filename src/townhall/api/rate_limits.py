@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from townhall.api.auth import CurrentUser, services_of
 from townhall.api.client_ip import client_ip
 from townhall.config import RATE_LIMIT_NAMES
+from townhall.services.ratelimit import RateLimitCounter
 
 COUNTED_BY_PEER = "X-Townhall-Counted"
 """Set by a node forwarding a request it has counted: the deployment's peer key."""
@@ -40,18 +41,18 @@ def rate_limited(name: str, per: str = "user") -> Any:
     return Depends(by_address)
 
 
-async def counted_by_peer(request: Request) -> bool:
+async def counted_by_peer(request: Request, limits: RateLimitCounter) -> bool:
     """True for a request another node of this deployment counted before forwarding it."""
     presented = request.headers.get(COUNTED_BY_PEER)
     if not presented:
         return False
-    key = await services_of(request).rate_limits.peer_key()
+    key = await limits.peer_key()
     return key is not None and hmac.compare_digest(presented.encode(), key.encode())
 
 
 async def _count(request: Request, name: str, user_key: str | None) -> None:
     ctx = services_of(request)
-    if await counted_by_peer(request):
+    if await counted_by_peer(request, ctx.rate_limits):
         return
     await ctx.rate_limits.count(name, user_key, client_ip(request, ctx.settings.trusted_proxies))
 

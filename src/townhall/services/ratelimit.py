@@ -82,6 +82,10 @@ class RateLimitCounter(Protocol):
         None where nothing is forwarded (one node)."""
         ...
 
+    async def close(self) -> None:
+        """Lets go of whatever the counts live in, when the server stops."""
+        ...
+
 
 class NamedRateLimits:
     """The limits of settings.rate_limits by name, each counted per user and per address.
@@ -137,3 +141,6 @@ class NamedRateLimits:
     async def peer_key(self) -> str | None:
         """One node forwards nothing."""
         return None
+
+    async def close(self) -> None:
+        """Nothing to let go of: the counts are this process's memory."""
